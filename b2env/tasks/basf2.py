@@ -1,0 +1,7 @@
+"""`inv basf2.*` tasks (being written)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+ns = Collection("basf2")

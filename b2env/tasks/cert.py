@@ -1,0 +1,7 @@
+"""`inv cert.*` tasks (being written)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+ns = Collection("cert")

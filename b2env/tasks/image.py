@@ -1,0 +1,7 @@
+"""`inv image.*` tasks (being written)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+ns = Collection("image")

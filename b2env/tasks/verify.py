@@ -1,0 +1,7 @@
+"""`inv verify.*` tasks (being written)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+ns = Collection("verify")

@@ -45,7 +45,7 @@ class Completed:
         return lines[-n:]
 
 
-def command_line(argv: Sequence[str]) -> str:
+def command_line(argv: Sequence[str | Path]) -> str:
     """The shell-quoted form of argv, for echoing and for --dry-run."""
     return shlex.join(str(a) for a in argv)
 
@@ -96,12 +96,7 @@ def run(
             f"'{command_line(argv)}' did not finish within {timeout:.0f} s",
             fix=fix,
         ) from exc
-    out = proc.stdout if capture else ""
-    err = proc.stderr if capture else ""
-    if isinstance(out, bytes):
-        out = out.decode(errors="replace")
-        err = (err or b"").decode(errors="replace")
-    done = Completed(args, proc.returncode, out or "", err or "")
+    done = Completed(args, proc.returncode, _text(proc.stdout), _text(proc.stderr))
     if check and proc.returncode != 0:
         raise error(
             f"'{command_line(argv)}' failed with exit code {proc.returncode}",
@@ -109,3 +104,9 @@ def run(
             fix=fix,
         )
     return done
+
+
+def _text(data: str | bytes | None) -> str:
+    if data is None:
+        return ""
+    return data.decode(errors="replace") if isinstance(data, bytes) else data

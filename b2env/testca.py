@@ -11,7 +11,6 @@ import datetime as dt
 import ipaddress
 import os
 import secrets
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +240,7 @@ def make_proxy(
             x509.UnrecognizedExtension(DIRAC_GROUP_OID, _der_ia5(group)), False
         )
         if voms:
-            fqan = f"/belle/Role=NULL/Capability=NULL".encode()
+            fqan = b"/belle/Role=NULL/Capability=NULL"
             builder = builder.add_extension(
                 x509.UnrecognizedExtension(VOMS_AC_OID, _der_seq(_der_octets(fqan))), False
             )

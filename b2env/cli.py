@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 from invoke import Program
 
 from b2env import __version__
-from b2env.tasks import ns
+from b2env.tasks import build
 
-program = Program(namespace=ns, version=__version__, name="b2env", binary="b2env")
+program = Program(namespace=build(developer=False), version=__version__, name="b2env", binary="b2env")
 
 
 def main() -> None:
-    program.run()
+    try:
+        program.run()
+    except BrokenPipeError:
+        sys.stderr.close()

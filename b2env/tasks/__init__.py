@@ -19,11 +19,23 @@ from b2env.tasks import (
     verify,
 )
 
-ns = Collection()
-for module in (config_tasks, image, shell, cert, proxy, verify, basf2, mock, grid, bench, dev):
-    ns.add_collection(module.ns)
-# Tasks users call without a namespace: `inv shell`, `inv verify`, `inv demo`, `inv test`.
-for module, name in ((shell, "shell"), (verify, "verify"), (demo, "demo"), (dev, "test")):
-    body = getattr(module, name, None)
-    if body is not None:
-        ns.add_task(body, name=name)
+USER_MODULES = (config_tasks, image, shell, cert, proxy, verify, basf2, mock, grid, bench)
+
+
+def build(*, developer: bool) -> Collection:
+    """All task namespaces; ``developer`` adds ``inv test`` and ``dev.*`` (repository only)."""
+    ns = Collection()
+    for module in USER_MODULES + ((dev,) if developer else ()):
+        ns.add_collection(module.ns)
+    # Tasks called without a namespace: `inv shell`, `inv verify`, `inv demo`, `inv test`.
+    top = [(shell, "shell"), (verify, "verify"), (demo, "demo")]
+    if developer:
+        top.append((dev, "test"))
+    for module, name in top:
+        body = getattr(module, name, None)
+        if body is not None:
+            ns.add_task(body, name=name)
+    return ns
+
+
+ns = build(developer=True)

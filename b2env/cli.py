@@ -17,3 +17,7 @@ def main() -> None:
         program.run()
     except BrokenPipeError:
         sys.stderr.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -37,7 +37,7 @@ class MonitorState:
 
     project: str
     retries: dict[str, int] = field(default_factory=dict)
-    pending: dict[str, int] = field(default_factory=dict)  # rescheduled, not yet seen moving
+    pending: list[str] = field(default_factory=list)  # reschedule decided, call not confirmed
     stalled: dict[str, int] = field(default_factory=dict)  # consecutive polls seen Stalled
     given_up: list[str] = field(default_factory=list)
     polls: int = 0
@@ -170,6 +170,8 @@ class Monitor:
         self.state.save(self.state_path)  # retry counts are on disk before the grid is asked
         if to_reschedule:
             self._with_backoff(lambda: gbasf2.reschedule(self.call, to_reschedule), "reschedule")
+            self.state.pending = [j for j in self.state.pending if j not in to_reschedule]
+            self.state.save(self.state_path)
         finished = done + len(self.state.given_up) >= len(jobs) and not to_reschedule
         return Progress(
             self.project,
@@ -189,8 +191,8 @@ class Monitor:
         else:
             self.state.stalled.pop(jid, None)
         result = verdict(job, self.state.stalled.get(jid, 0), self.stalled_polls)
-        if result != "failed":
-            self.state.pending.pop(jid, None)
+        if result != "failed" and jid in self.state.pending:
+            self.state.pending.remove(jid)  # the grid took the reschedule before a restart
             if jid in self.state.given_up and result == "done":
                 self.state.given_up.remove(jid)  # rescheduled by hand and now done
         return result
@@ -199,18 +201,16 @@ class Monitor:
         """Decide for a failed job; updates the retry bookkeeping (not yet saved)."""
         if jid in self.state.given_up:
             return False
-        if self.state.pending.get(jid) == 0:
-            # A reschedule was sent but the grid still shows the old failure: send it again
+        if jid in self.state.pending:
+            # Decided and counted before an interruption, but never confirmed: send it again
             # without counting a new retry (this is what makes a restart safe).
-            self.state.pending[jid] = 1
             return True
         if not self.auto_resubmit or self.state.retries.get(jid, 0) >= self.max_retries:
-            self.state.pending.pop(jid, None)
             self.state.given_up.append(jid)
             log.warning("job %s failed for good after %d reschedules", jid, self._retries(jid))
             return False
         self.state.retries[jid] = self._retries(jid) + 1
-        self.state.pending[jid] = 0
+        self.state.pending.append(jid)
         return True
 
     def _retries(self, jid: str) -> int:

@@ -1,0 +1,246 @@
+"""The b2env user image: choose its base (pulled, or bootstrapped when no registry answers),
+build it from ``containers/b2env`` with a tag that is a hash of every input, and reuse it when
+nothing changed.
+
+Tags: ``b2env/user:<os>-<hash>`` plus the floating ``b2env/user:<os>``. The hash covers the
+Dockerfile, the helpers, the OS package list, the build arguments and the base image ID, so a
+rebuild with nothing changed is one lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from b2env import bootstrap, engine
+from b2env.config import Config
+from b2env.errors import ConfigError, ImageError
+
+log = logging.getLogger(__name__)
+
+CONTEXT_DIR = Path(__file__).resolve().parent.parent / "containers" / "b2env"
+USER_REPOSITORY = "b2env/user"
+#: OS name -> the base image pulled where a registry answers.
+BASES: dict[str, str] = {
+    "debian12": "debian:12-slim",
+    "ubuntu2404": "ubuntu:24.04",
+    "el9": "almalinux:9",
+}
+#: Files of containers/b2env shared by every OS; ``packages/<os>.txt`` is added per OS.
+COMMON_INPUTS = ("Dockerfile", "prepare-image", "libexec")
+
+
+@dataclass(frozen=True)
+class Base:
+    ref: str  # what FROM names: a pulled tag or b2env/base:<os>-<hash>
+    id: str  # local image ID
+    source: str  # "local", "pull" or "bootstrap"
+
+
+def check_os(os_name: str) -> str:
+    if os_name not in BASES:
+        raise ConfigError(
+            f"unknown OS '{os_name}' for the user image",
+            fix=f"use one of: {', '.join(BASES)}",
+        )
+    return os_name
+
+
+def user_tag(os_name: str) -> str:
+    """The floating tag of the user image for ``os_name`` (what compose.yaml names)."""
+    return f"{USER_REPOSITORY}:{check_os(os_name)}"
+
+
+def resolve_base(os_name: str, *, refresh: bool = False) -> Base:
+    """The base image for ``os_name``: local, else pulled, else bootstrapped (Debian only)."""
+    ref = BASES[check_os(os_name)]
+    if not refresh:
+        found = engine.image_id(ref)
+        if found:
+            return Base(ref, found, "local")
+        bootstrapped = engine.image_id(f"{bootstrap.BASE_REPOSITORY}:{os_name}")
+        if bootstrapped:
+            return Base(_bootstrapped_tag(os_name, bootstrapped), bootstrapped, "bootstrap")
+    pulled = _try_pull(ref)
+    if pulled:
+        return Base(ref, pulled, "pull")
+    if os_name not in bootstrap.SUITES:
+        raise ImageError(
+            f"cannot get a base image for '{os_name}' ({ref})",
+            why=f"no registry answered a pull of {ref}, and only Debian bases can be "
+            "bootstrapped offline",
+            fix=f"use --os debian12 here, or 'docker pull {ref}' on a machine with a registry "
+            "and 'docker save | docker load' it here",
+        )
+    log.info("no registry answered a pull of %s: bootstrapping the base from the host's "
+             "Debian mirror instead", ref)
+    tag = bootstrap.bootstrap_base(os_name, rebuild=refresh)
+    return Base(tag, engine.image_id(tag) or "", "bootstrap")
+
+
+def _bootstrapped_tag(os_name: str, image: str) -> str:
+    """The hashed tag that the floating ``b2env/base:<os>`` points at."""
+    tags = engine.client().images.get(image).tags
+    hashed = [t for t in tags if t.startswith(f"{bootstrap.BASE_REPOSITORY}:{os_name}-")]
+    return hashed[0] if hashed else f"{bootstrap.BASE_REPOSITORY}:{os_name}"
+
+
+def _try_pull(ref: str) -> str | None:
+    """Pull ``ref``; None (with the reason at debug level) when no registry answers."""
+    from docker.errors import DockerException
+
+    repository, tag = ref.rsplit(":", 1)
+    try:
+        engine.client().images.pull(repository, tag=tag)
+    except DockerException as exc:
+        log.debug("pull of %s failed: %s", ref, exc)
+        return None
+    return engine.image_id(ref)
+
+
+def input_hash(context_dir: Path, files: list[Path], build_args: Mapping[str, str],
+               base_id: str) -> str:
+    """SHA-256 (12 hex digits) over file paths, modes and contents, build args and base ID."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(str(path.relative_to(context_dir)).encode() + b"\0")
+        digest.update(f"{path.stat().st_mode & 0o777:o}".encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    digest.update(json.dumps(dict(sorted(build_args.items()))).encode())
+    digest.update(base_id.encode())
+    return digest.hexdigest()[:12]
+
+
+def context_files(context_dir: Path, names: tuple[str, ...] | None = None) -> list[Path]:
+    """Files under ``context_dir`` (or only under ``names`` in it), without caches."""
+    roots = [context_dir / n for n in names] if names else [context_dir]
+    found: list[Path] = []
+    for root in roots:
+        candidates = [root] if root.is_file() else sorted(root.rglob("*"))
+        found += [p for p in candidates if p.is_file() and "__pycache__" not in p.parts]
+    return found
+
+
+def build_context_image(
+    name: str,
+    context_dir: Path,
+    *,
+    base: str,
+    build_args: Mapping[str, str] | None = None,
+    files: list[Path] | None = None,
+    variant: str = "",
+    no_cache: bool = False,
+) -> str:
+    """Build ``b2env/<name>:<hash of inputs>`` from ``context_dir`` unless that tag exists.
+
+    ``base`` is the image the Dockerfile builds FROM (its ID enters the hash); ``build_args``
+    are passed to the build; ``files`` limits the hashed inputs (default: the whole context);
+    ``variant`` prefixes the hash (``b2env/user:debian12-<hash>``). Returns the hashed tag.
+    """
+    base_id = engine.image_id(base)
+    if base_id is None:
+        raise ImageError(f"the base image {base} of b2env/{name} is not in the engine",
+                         fix="build it first (inv image.build)")
+    args = {"BASE": base, **(build_args or {})}
+    files = files if files is not None else context_files(context_dir)
+    prefix = f"{variant}-" if variant else ""
+    tag = f"b2env/{name}:{prefix}{input_hash(context_dir, files, args, base_id)}"
+    if not no_cache and engine.image_id(tag):
+        log.debug("image %s is up to date", tag)
+        return tag
+    log.info("building %s from %s", tag, context_dir)
+    _build(context_dir, tag, args, engine.labels("image", name=name, base=base), no_cache)
+    return tag
+
+
+def _build(context_dir: Path, tag: str, args: Mapping[str, str],
+           labels: Mapping[str, str], no_cache: bool) -> None:
+    """Run the build through the SDK, logging its output; raise with its tail on failure."""
+    from docker.errors import DockerException
+
+    tail: list[str] = []
+    try:
+        stream = engine.client().api.build(
+            path=str(context_dir), tag=tag, buildargs=dict(args), labels=dict(labels),
+            nocache=no_cache, rm=True, forcerm=True, pull=False, decode=True,
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise ImageError(f"building {tag} failed", evidence=[*tail[-15:], chunk["error"]],
+                                 fix="read the build output above; rerun with B2ENV_DEBUG=1")
+            for line in str(chunk.get("stream", "")).splitlines():
+                if line.strip():
+                    tail.append(line)
+                    log.debug("build: %s", line)
+    except DockerException as exc:
+        raise ImageError(f"building {tag} failed", why=str(exc)[:300], evidence=tail[-15:]) from None
+
+
+def user_inputs(os_name: str) -> list[Path]:
+    return context_files(CONTEXT_DIR, (*COMMON_INPUTS, f"packages/{check_os(os_name)}.txt"))
+
+
+def ensure_user_image(cfg: Config, *, no_cache: bool = False, refresh_base: bool = False) -> str:
+    """The user image for ``cfg.os`` (``cfg.image`` when set), built when missing."""
+    if cfg.image:
+        return cfg.image
+    os_name = check_os(cfg.os)
+    base = resolve_base(os_name, refresh=refresh_base)
+    files = user_inputs(os_name)
+    tag = build_context_image(
+        "user", CONTEXT_DIR, base=base.ref, build_args={"B2ENV_OS": os_name},
+        files=files, variant=os_name, no_cache=no_cache,
+    )
+    engine.client().images.get(tag).tag(USER_REPOSITORY, os_name)
+    _remember(cfg, files, tag, base)
+    return tag
+
+
+# -- fast path: `inv shell` should not wait for the engine to confirm an unchanged image ----
+def _record_path(cfg: Config) -> Path:
+    return cfg.state_path / "images" / f"user-{cfg.os}.json"
+
+
+def _remember(cfg: Config, files: list[Path], tag: str, base: Base) -> None:
+    record = {"inputs": input_hash(CONTEXT_DIR, files, {}, ""), "tag": tag, "base": base.ref,
+              "base_id": base.id}
+    try:
+        _record_path(cfg).parent.mkdir(parents=True, exist_ok=True)
+        _record_path(cfg).write_text(json.dumps(record, indent=2) + "\n")
+    except OSError as exc:
+        log.debug("cannot record the user image in %s: %s", _record_path(cfg), exc)
+
+
+def remembered_tag(cfg: Config) -> str | None:
+    """The tag last built for ``cfg.os`` when its context files are unchanged, else None."""
+    try:
+        record = json.loads(_record_path(cfg).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("inputs") != input_hash(CONTEXT_DIR, user_inputs(cfg.os), {}, ""):
+        return None
+    return str(record.get("tag")) or None
+
+
+def check_present(tag: str) -> None:
+    """After ``docker run`` refused to start: say so plainly when ``tag`` is gone."""
+    if engine.image_id(tag) is None:
+        os_name = tag.split(":", 1)[1].split("-", 1)[0]
+        raise ImageError(
+            f"the image {tag} is not in the Docker engine (removed since it was built?)",
+            fix=f"rebuild it: inv image.build --os {os_name}",
+        )
+
+
+def planned_tag(cfg: Config) -> str:
+    """The image a run would use, without building: for --dry-run."""
+    return cfg.image or remembered_tag(cfg) or user_tag(cfg.os)
+
+
+def user_image_tag(cfg: Config) -> str:
+    """``cfg.image``, else the recorded tag of unchanged inputs, else build (ensure)."""
+    return cfg.image or remembered_tag(cfg) or ensure_user_image(cfg)

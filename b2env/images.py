@@ -244,3 +244,85 @@ def planned_tag(cfg: Config) -> str:
 def user_image_tag(cfg: Config) -> str:
     """``cfg.image``, else the recorded tag of unchanged inputs, else build (ensure)."""
     return cfg.image or remembered_tag(cfg) or ensure_user_image(cfg)
+
+
+# -- lock file: base and image digests; `inv image.verify` fails when a floating tag moved ----
+LOCK_FILE = "b2env.lock"
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+
+
+def lock_entry(cfg: Config, tag: str) -> dict[str, dict[str, str]]:
+    """What the lock records for ``cfg.os`` after a build: base and user image IDs."""
+    record = json.loads(_record_path(cfg).read_text())
+    base = {"ref": record["base"], "floating": _floating_base(cfg.os, record["base"]),
+            "id": record["base_id"]}
+    digests = engine.client().images.get(record["base_id"]).attrs.get("RepoDigests") or []
+    if digests:
+        base["repo_digest"] = digests[0]
+    image = {"tag": tag, "floating": user_tag(cfg.os), "id": engine.image_id(tag) or ""}
+    return {"base": base, "image": image}
+
+
+def _floating_base(os_name: str, ref: str) -> str:
+    return f"{bootstrap.BASE_REPOSITORY}:{os_name}" if ref.startswith("b2env/") else ref
+
+
+def write_lock(path: Path, os_name: str, entry: Mapping[str, object]) -> None:
+    """Record ``entry`` for ``os_name`` in the lock file at ``path`` (other OSes kept)."""
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[os_name] = entry
+    path.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
+
+
+def verify_lock(path: Path) -> list[Finding]:
+    """Compare every locked base and image with what the floating tags point at now."""
+    if not path.is_file():
+        raise ImageError(f"no lock file at {path}", fix="run 'inv image.build' to write it")
+    findings = []
+    for os_name, entry in sorted(json.loads(path.read_text()).items()):
+        findings.append(_check_tag(f"{os_name} base", entry["base"]))
+        findings.append(_check_tag(f"{os_name} image", entry["image"]))
+    return findings
+
+
+def _check_tag(name: str, locked: Mapping[str, str]) -> Finding:
+    """One floating tag against its locked ID (and registry digest where one answers)."""
+    floating, want = locked["floating"], locked["id"]
+    remote = _registry_digest(floating) if "repo_digest" in locked else None
+    if remote and remote != locked["repo_digest"].split("@", 1)[1]:
+        return Finding(name, False, f"{floating} moved in the registry: "
+                       f"{locked['repo_digest']} -> {remote}")
+    found = engine.image_id(floating)
+    if found is None:
+        return Finding(name, False, f"{floating} is not in the engine (locked {want[:19]})")
+    if found != want:
+        return Finding(name, False, f"{floating} moved: locked {want[:19]}, now {found[:19]}")
+    return Finding(name, True, f"{floating} = {want[:19]}")
+
+
+def _registry_digest(ref: str) -> str | None:
+    """The registry's current digest of ``ref``; None when no registry answers."""
+    from docker.errors import DockerException
+
+    try:
+        return str(engine.client().images.get_registry_data(ref).id)
+    except DockerException as exc:
+        log.debug("no registry digest for %s: %s", ref, exc)
+        return None
+
+
+def managed_images() -> list[dict[str, str]]:
+    """Tag, ID, size and creation time of every image b2env made (label org.b2env.managed)."""
+    rows = []
+    for image in engine.client().images.list(filters={"label": f"{engine.LABEL_PREFIX}.managed"}):
+        for tag in image.tags or ["<none>"]:
+            rows.append({"tag": tag, "id": image.short_id.split(":")[1],
+                         "size_mb": f"{image.attrs.get('Size', 0) / 1e6:.0f}",
+                         "created": str(image.attrs.get("Created", ""))[:19]})
+    return sorted(rows, key=lambda r: r["tag"])

@@ -52,6 +52,17 @@ class DownloadReport:
         return lines
 
 
+def read_report(directory: Path) -> DownloadReport | None:
+    """The report the last download left in ``directory`` (``results/<project>``)."""
+    path = directory / REPORT_NAME
+    if not path.is_file():
+        return None
+    try:
+        return DownloadReport(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
 def remote_files(call: gbasf2.Gb2Caller, project: str) -> list[gbasf2.ListedFile]:
     """The project's output files on the grid, newest reschedule copy of each only."""
     listed: list[gbasf2.ListedFile] = []

@@ -219,22 +219,22 @@ class ListedFile:
 
 
 def parse_ds_list(text: str) -> list[ListedFile]:
-    """LPNs from ``gb2_ds_list``; with ``-l`` also a size (bytes) and an adler32 when printed."""
+    """LPNs from ``gb2_ds_list``; with ``-l`` also the size (bytes) and adler32 that follow."""
     listed = []
     for line in text.splitlines():
-        match = LFN_TOKEN.search(line)
+        match = LFN_TOKEN.match(line.strip())
         if match is None:
             continue
-        rest = line[match.end() :].split()
-        size = next((int(t) for t in rest if t.isdigit()), None)
-        adler = next((_adler(t) for t in rest if _adler(t)), None)
+        rest = line.strip()[match.end() :].split()
+        size = int(rest[0]) if rest and rest[0].isdigit() else None
+        adler = _adler(rest[1]) if size is not None and len(rest) > 1 else None
         listed.append(ListedFile(match[1], size, adler))
     return listed
 
 
 def _adler(token: str) -> str | None:
     value = token.lower().removeprefix("adler32:").removeprefix("ad:")
-    return value if re.fullmatch(r"[0-9a-f]{8}", value) and not value.isdigit() else None
+    return value if re.fullmatch(r"[0-9a-f]{8}", value) else None
 
 
 def parse_ds_search(text: str) -> list[str]:

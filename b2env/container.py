@@ -258,7 +258,7 @@ def docker_argv(spec: RunSpec) -> list[str]:
 
 def apptainer_argv(spec: RunSpec, sif: str | Path) -> list[str]:
     """The ``apptainer exec`` line for ``spec``: clean environment, same binds, same cwd."""
-    argv = ["apptainer", "exec", "--cleanenv", "--no-home", "--pwd", spec.workdir]
+    argv = ["apptainer", "exec", "--cleanenv", "--pwd", spec.workdir]
     for mount in spec.mounts:
         if mount.kind == "bind":
             argv += ["--bind", f"{mount.source}:{mount.target}:{'ro' if mount.read_only else 'rw'}"]

@@ -82,6 +82,15 @@ def resolve_base(os_name: str, *, refresh: bool = False) -> Base:
     return Base(tag, engine.image_id(tag) or "", "bootstrap")
 
 
+def planned_base(os_name: str) -> str:
+    """The base a build would use, without pulling or bootstrapping (for --dry-run)."""
+    ref = BASES[check_os(os_name)]
+    if engine.image_id(ref):
+        return ref
+    bootstrapped = engine.image_id(f"{bootstrap.BASE_REPOSITORY}:{os_name}")
+    return _bootstrapped_tag(os_name, bootstrapped) if bootstrapped else ref
+
+
 def _bootstrapped_tag(os_name: str, image: str) -> str:
     """The hashed tag that the floating ``b2env/base:<os>`` points at."""
     tags = engine.client().images.get(image).tags

@@ -8,6 +8,7 @@ from invoke import Collection
 from invoke.exceptions import Exit
 
 from b2env import apptainer, bootstrap, compose, images, runner
+from b2env.engine import labels
 from b2env.errors import ConfigError
 from b2env.tasks._common import config, task
 
@@ -30,7 +31,12 @@ def build(c, os=None, no_cache=False, engine=None, dry_run=False, workdir=None):
     if dry_run:
         for argv in _planned_commands(cfg):
             print(runner.command_line(argv))
+        if cfg.engine == "apptainer":
+            definition = apptainer.definition(images.planned_tag(cfg), cfg.os)
+            print("".join(f"# {line}\n" for line in definition.splitlines()), end="")
         return
+    if cfg.engine == "apptainer":
+        apptainer.require_apptainer()
     started = time.monotonic()
     tag = images.ensure_user_image(cfg, no_cache=no_cache, refresh_base=no_cache)
     if not cfg.image:
@@ -43,8 +49,11 @@ def build(c, os=None, no_cache=False, engine=None, dry_run=False, workdir=None):
 def _planned_commands(cfg):
     """The docker build (and apptainer build) equivalents of what `image.build` does."""
     tag = images.planned_tag(cfg)
-    argv = ["docker", "build", "--build-arg", f"BASE={images.BASES[cfg.os]}",
-            "--build-arg", f"B2ENV_OS={cfg.os}", "--tag", tag, str(images.CONTEXT_DIR)]
+    base = images.planned_base(cfg.os)
+    argv = ["docker", "build", "--build-arg", f"BASE={base}", "--build-arg", f"B2ENV_OS={cfg.os}"]
+    for key, value in labels("image", name="user", base=base).items():
+        argv += ["--label", f"{key}={value}"]
+    argv += ["--tag", tag, str(images.CONTEXT_DIR)]
     commands = [argv]
     if cfg.engine == "apptainer":
         commands.append(apptainer.build_argv(cfg, apptainer.sif_path(cfg).with_suffix(".def")))

@@ -8,6 +8,8 @@ the mock CVMFS ships. ``up``/``down``/``status``/``logs`` drive the container it
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -16,6 +18,8 @@ from pathlib import Path
 
 from b2env import testca
 from b2env.config import Config
+from b2env.errors import GridError
+from b2env.runner import run
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +141,125 @@ def client_config(cfg: Config) -> str:
         ]
     lines += ["  }", "}"]
     return "\n".join(lines) + "\n"
+
+
+# -- the service container ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    running: bool
+    health: str  # healthy, starting, unhealthy, or "" when there is no container
+    url: str  # the address seen from containers on cfg.network
+    host_url: str  # the published loopback address on this machine ("" when not running)
+    image: str
+
+
+def up(cfg: Config, settings: FailureSettings | None = None, *, timeout: float = 900) -> str:
+    """Build the image if needed, (re)start the service with ``settings``, wait until healthy."""
+    from b2env import engine, images, mockcvmfs
+
+    engine.client()
+    config = write_config(cfg, settings)
+    cvmfs = mockcvmfs.ensure_staged(cfg)
+    base = images.ensure_user_image(dataclasses.replace(cfg, os="debian12", image=""))
+    image = images.build_context_image(
+        IMAGE_NAME, CONTEXT_DIR, base=base, build_args={"BASE_IMAGE": base}
+    )
+    engine.ensure_network(cfg.network)
+    _ensure_volume()
+    fingerprint = _fingerprint(config, image, cvmfs)
+    current = _inspect()
+    if current and current["Config"]["Labels"].get("org.b2env.fingerprint") == fingerprint:
+        if not current["State"]["Running"]:
+            run(["docker", "start", CONTAINER], error=GridError)
+    else:
+        if current:
+            log.info("restarting the mock grid with the new configuration")
+            run(["docker", "rm", "-f", CONTAINER], error=GridError)
+        run(_run_argv(cfg, image, config, cvmfs, fingerprint), error=GridError,
+            fix="see 'inv mock.logs'")
+    _wait_healthy(timeout)
+    log.info("mock grid ready at %s", cfg.mock_grid_url)
+    return cfg.mock_grid_url
+
+
+def _run_argv(cfg: Config, image: str, config: Path, cvmfs: Path, fingerprint: str) -> list[str]:
+    from b2env import engine
+
+    labels = engine.labels("mock-grid", fingerprint=fingerprint)
+    argv = ["docker", "run", "-d", "--name", CONTAINER, "--network", cfg.network,
+            "--network-alias", ALIAS, "--publish", f"127.0.0.1::{PORT}",
+            "--mount", f"type=bind,source={config},target=/etc/mock-grid,readonly",
+            "--mount", f"type=bind,source={cvmfs},target=/cvmfs,readonly",
+            "--mount", f"type=volume,source={VOLUME},target=/var/lib/mock-grid"]
+    for key, value in sorted(labels.items()):
+        argv += ["--label", f"{key}={value}"]
+    return [*argv, image]
+
+
+def _fingerprint(config: Path, image: str, cvmfs: Path) -> str:
+    digest = hashlib.sha256(f"{image}\0{cvmfs}".encode())
+    for name in ("settings.json", "users.json", "hostcert.pem", "ca.pem"):
+        digest.update((config / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _ensure_volume() -> None:
+    from b2env import engine
+
+    sdk = engine.client()
+    if not sdk.volumes.list(filters={"name": VOLUME}):
+        sdk.volumes.create(VOLUME, labels=engine.labels("volume", role="mock-grid"))
+
+
+def _inspect() -> dict | None:
+    done = run(["docker", "container", "inspect", CONTAINER], check=False)
+    if done.returncode != 0:
+        return None
+    found = json.loads(done.stdout)
+    return found[0] if found else None
+
+
+def _wait_healthy(timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        state = (_inspect() or {}).get("State", {})
+        health = state.get("Health", {}).get("Status", "")
+        if health == "healthy":
+            return
+        if not state.get("Running") or health == "unhealthy":
+            break
+        time.sleep(1)
+    raise GridError(
+        f"the mock grid container {CONTAINER} did not become healthy",
+        evidence=logs(tail=20).splitlines(),
+        fix="read 'inv mock.logs'; 'inv mock.down --volumes' resets its state",
+    )
+
+
+def down(cfg: Config, *, volumes: bool = False) -> None:
+    """Remove the service container (its state volume too with ``volumes``)."""
+    if _inspect():
+        run(["docker", "rm", "-f", CONTAINER], error=GridError)
+    if volumes:
+        run(["docker", "volume", "rm", "-f", VOLUME], error=GridError)
+
+
+def status(cfg: Config) -> Status:
+    current = _inspect()
+    if not current:
+        return Status(False, "", cfg.mock_grid_url, "", "")
+    state = current["State"]
+    ports = (current.get("NetworkSettings", {}).get("Ports") or {}).get(f"{PORT}/tcp") or []
+    host_url = f"https://localhost:{ports[0]['HostPort']}" if ports else ""
+    return Status(bool(state.get("Running")), state.get("Health", {}).get("Status", ""),
+                  cfg.mock_grid_url, host_url, current["Config"]["Image"])
+
+
+def logs(cfg: Config | None = None, *, tail: int = 200) -> str:
+    done = run(["docker", "logs", "--tail", str(tail), CONTAINER], check=False)
+    return done.stdout + done.stderr
 
 
 def _host_cert_valid(directory: Path, ca: testca.Identity) -> bool:

@@ -1,9 +1,32 @@
-"""Stand-ins the mock grid service uses in unit tests instead of the container's with-basf2.
+"""The mock grid served in-process on 127.0.0.1 for unit tests (no Docker), and its clients.
 
-``fake_with_basf2`` mimics ``with-basf2 <release> -- cmd ...`` for the two commands the service
+``FAKE_WITH_BASF2`` stands in for the container's with-basf2; it mimics ``with-basf2 <release> -- cmd ...`` for the two commands the service
 runs: ``b2mock-make-mdst`` (writes a small file) and ``basf2`` (writes ``ntuple.root`` from its
 inputs; a steering file containing ``FAIL`` exits 1).
 """
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from b2env import mockgrid, testca
+from b2env.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE = ROOT / "containers" / "mock-grid" / "service"
+GBASF2 = ROOT / "containers" / "mock-cvmfs" / "tree" / "belle.kek.jp" / "grid" / "gbasf2" / "pro"
+if str(SERVICE) not in sys.path:
+    sys.path.insert(0, str(SERVICE))
+
+from mockgrid_service import seed, server, settings  # noqa: E402
 
 FAKE_WITH_BASF2 = r'''#!/usr/bin/env python3
 import hashlib, sys
@@ -30,27 +53,6 @@ if cmd == "basf2":
     sys.exit(0)
 sys.exit(f"fake with-basf2: unknown command {cmd}")
 '''
-
-import os
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-
-from b2env import mockgrid, testca
-from b2env.config import Config
-
-ROOT = Path(__file__).resolve().parents[2]
-SERVICE = ROOT / "containers" / "mock-grid" / "service"
-GBASF2 = ROOT / "containers" / "mock-cvmfs" / "tree" / "belle.kek.jp" / "grid" / "gbasf2" / "pro"
-if str(SERVICE) not in sys.path:
-    sys.path.insert(0, str(SERVICE))
-
-from mockgrid_service import seed, server, settings  # noqa: E402
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Dict, Optional
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -40,7 +39,7 @@ def identity_dn(cert: x509.Certificate) -> str:
     return dn(x509.Name(attrs))
 
 
-def group_of(cert: x509.Certificate) -> Optional[str]:
+def group_of(cert: x509.Certificate) -> str | None:
     try:
         value = cert.extensions.get_extension_for_oid(DIRAC_GROUP_OID).value
     except x509.ExtensionNotFound:
@@ -56,7 +55,7 @@ def _not_after(cert: x509.Certificate) -> dt.datetime:
     return value if value is not None else cert.not_valid_after.replace(tzinfo=dt.timezone.utc)
 
 
-def authenticate(der: Optional[bytes], users: Dict[str, dict]) -> Caller:
+def authenticate(der: bytes | None, users: dict[str, dict]) -> Caller:
     if not der:
         raise AuthError("No proxy presented: run gb2_proxy_init -g <group> first")
     cert = x509.load_der_x509_certificate(der)

@@ -7,8 +7,8 @@ import logging
 import shutil
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 from mockgrid_service.db import Database
 
@@ -40,7 +40,7 @@ class Catalog:
         self.storage = storage
 
     # -- writing ------------------------------------------------------------------------------
-    def store(self, source: Path, lfn: str, owner: Optional[str], events: int = 0) -> dict:
+    def store(self, source: Path, lfn: str, owner: str | None, events: int = 0) -> dict:
         """Copy ``source`` into the storage element and register it as ``lfn``."""
         pfn = lfn.lstrip("/")
         target = self.storage / pfn
@@ -48,7 +48,7 @@ class Catalog:
         shutil.copyfile(source, target)
         return self.register(lfn, pfn, owner, events)
 
-    def register(self, lfn: str, pfn: str, owner: Optional[str], events: int = 0) -> dict:
+    def register(self, lfn: str, pfn: str, owner: str | None, events: int = 0) -> dict:
         path = self.storage / pfn
         entry = {
             "lfn": lfn, "datablock": datablock_of(lfn), "pfn": pfn, "size": path.stat().st_size,
@@ -81,7 +81,7 @@ class Catalog:
                 raise CatalogError(f"Permission denied: {lpn} belongs to user {parts[3]}")
             raise CatalogError(f"Permission denied: {lpn} reaches into other users' areas")
 
-    def files(self, lpn: str, user: str) -> List[dict]:
+    def files(self, lpn: str, user: str) -> list[dict]:
         """Every file an LPN (file, datablock, dataset, project, collection, glob) stands for."""
         lpn = self.absolute(lpn, user)
         self.check_access(lpn, user)
@@ -99,12 +99,12 @@ class Catalog:
         )
         if rows:
             return [dict(r) for r in rows]
-        found: List[dict] = []
+        found: list[dict] = []
         for dataset in self.collection_datasets(lpn):
             found += self.files(dataset, user)
         return found
 
-    def listing(self, lpn: str, user: str) -> List[str]:
+    def listing(self, lpn: str, user: str) -> list[str]:
         """What ``gb2_ds_list`` shows: datablocks of a dataset or project, else files."""
         absolute = self.absolute(lpn, user)
         self.check_access(absolute, user)
@@ -122,15 +122,15 @@ class Catalog:
             return datasets
         return [f["lfn"] for f in self.files(absolute, user)]
 
-    def collection_datasets(self, lpn: str) -> List[str]:
+    def collection_datasets(self, lpn: str) -> list[str]:
         rows = self.db.query("SELECT dataset FROM collections WHERE lpn = ? ORDER BY dataset", (lpn,))
         return [r["dataset"] for r in rows]
 
-    def collections(self, pattern: str) -> List[str]:
+    def collections(self, pattern: str) -> list[str]:
         rows = self.db.query("SELECT DISTINCT lpn FROM collections ORDER BY lpn")
         return [r["lpn"] for r in rows if fnmatch.fnmatchcase(r["lpn"], pattern or "*")]
 
-    def search(self, filters: dict) -> List[str]:
+    def search(self, filters: dict) -> list[str]:
         clauses, args = [], []
         for key in ("data_type", "campaign", "beam_energy", "mc_event", "bkg_level", "release",
                     "skim_decay"):

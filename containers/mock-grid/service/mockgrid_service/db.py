@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
@@ -62,11 +63,11 @@ class Database:
                 raise
             self.conn.execute("COMMIT")
 
-    def query(self, sql: str, args: Any = ()) -> List[sqlite3.Row]:
+    def query(self, sql: str, args: Any = ()) -> list[sqlite3.Row]:
         with self.lock:
             return self.conn.execute(sql, args).fetchall()
 
-    def one(self, sql: str, args: Any = ()) -> Optional[sqlite3.Row]:
+    def one(self, sql: str, args: Any = ()) -> sqlite3.Row | None:
         rows = self.query(sql, args)
         return rows[0] if rows else None
 
@@ -74,7 +75,7 @@ class Database:
         row = conn.execute("SELECT MAX(id) FROM jobs").fetchone()
         return max(FIRST_JOB_ID, (row[0] or 0) + 1)
 
-    def get_meta(self, key: str) -> Optional[str]:
+    def get_meta(self, key: str) -> str | None:
         row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
         return row["value"] if row else None
 

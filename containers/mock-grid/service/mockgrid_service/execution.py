@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List
 
 from mockgrid_service.catalog import Catalog
 from mockgrid_service.settings import Settings
@@ -30,13 +29,13 @@ def output_sandbox(settings: Settings, job_id: int) -> Path:
     return settings.sandboxes / str(job_id)
 
 
-def run_job(settings: Settings, catalog: Catalog, job: Dict, project: Dict) -> Dict:
+def run_job(settings: Settings, catalog: Catalog, job: dict, project: dict) -> dict:
     """Execute the attempt; returns ``{"rc", "outputs", "work"}``; never raises."""
     work = work_dir(settings, job["id"], job["rr"])
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     options = json.loads(project["options"])
-    notes: List[str] = [f"{_now()} job {job['id']} attempt {job['rr']} on {job['site']}"]
+    notes: list[str] = [f"{_now()} job {job['id']} attempt {job['rr']} on {job['site']}"]
     try:
         shutil.copytree(input_sandbox(settings, project["name"]), work, dirs_exist_ok=True)
         inputs = _stage_inputs(catalog, json.loads(job["inputs"]), work, notes)
@@ -56,7 +55,7 @@ def run_job(settings: Settings, catalog: Catalog, job: Dict, project: Dict) -> D
     return {"rc": rc, "outputs": outputs, "work": str(work)}
 
 
-def _stage_inputs(catalog: Catalog, lfns: List[str], work: Path, notes: List[str]) -> List[str]:
+def _stage_inputs(catalog: Catalog, lfns: list[str], work: Path, notes: list[str]) -> list[str]:
     names = []
     for lfn in lfns:
         rows = catalog.db.query("SELECT * FROM files WHERE lfn = ?", (lfn,))
@@ -73,7 +72,7 @@ def _stage_inputs(catalog: Catalog, lfns: List[str], work: Path, notes: List[str
     return names
 
 
-def _run(argv: List[str], work: Path, timeout: float) -> "tuple[int, str]":
+def _run(argv: list[str], work: Path, timeout: float) -> tuple[int, str]:
     env = {"HOME": str(work), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
            "BELLE2_NO_TOOLS_CHECK": "1"}
     try:
@@ -90,8 +89,8 @@ def _run(argv: List[str], work: Path, timeout: float) -> "tuple[int, str]":
 
 
 def _write_sandbox(
-    settings: Settings, job: Dict, project: Dict, log_text: str, notes: List[str], rc: int,
-    outputs: List[str],
+    settings: Settings, job: dict, project: dict, log_text: str, notes: list[str], rc: int,
+    outputs: list[str],
 ) -> None:
     box = output_sandbox(settings, job["id"])
     shutil.rmtree(box, ignore_errors=True)

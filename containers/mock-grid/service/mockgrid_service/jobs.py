@@ -9,9 +9,9 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from mockgrid_service import execution
 from mockgrid_service.catalog import Catalog
@@ -45,7 +45,7 @@ class Jobs:
         self.stop = threading.Event()
 
     # -- submission ---------------------------------------------------------------------------
-    def submit(self, user: str, group: str, request: Dict, dry_run: bool) -> Dict:
+    def submit(self, user: str, group: str, request: dict, dry_run: bool) -> dict:
         name = request.get("project") or ""
         self._check_name(name)
         release = request.get("release") or ""
@@ -78,10 +78,10 @@ class Jobs:
         if self.db.one("SELECT name FROM projects WHERE name = ?", (name,)):
             raise JobError(f"project {name} already exists; project names can never be reused")
 
-    def _inputs(self, lpns: Sequence[str], user: str) -> List[Dict]:
+    def _inputs(self, lpns: Sequence[str], user: str) -> list[dict]:
         if not lpns:
             raise JobError("no input given: use -i <LPN> or --input_dslist <file>")
-        files: List[Dict] = []
+        files: list[dict] = []
         for lpn in lpns:
             found = self.catalog.files(lpn, user)
             if not found:
@@ -89,7 +89,7 @@ class Jobs:
             files += found
         return files
 
-    def _options(self, request: Dict) -> Dict:
+    def _options(self, request: dict) -> dict:
         priority = int(request.get("priority") or 0)
         if not 0 <= priority <= 10:
             raise JobError(f"priority {priority} is out of range 0-10")
@@ -101,7 +101,7 @@ class Jobs:
                 "files_per_job", "sandbox_names")
         return {k: request.get(k) for k in keys}
 
-    def _store_sandbox(self, name: str, request: Dict) -> None:
+    def _store_sandbox(self, name: str, request: dict) -> None:
         import base64
 
         box = execution.input_sandbox(self.settings, name)
@@ -114,9 +114,9 @@ class Jobs:
             (box / safe).write_bytes(base64.b64decode(content))
 
     def _create(
-        self, user: str, group: str, name: str, release: str, request: Dict, options: Dict,
-        output_ds: str, chunks: List[List[Dict]],
-    ) -> List[int]:
+        self, user: str, group: str, name: str, release: str, request: dict, options: dict,
+        output_ds: str, chunks: list[list[dict]],
+    ) -> list[int]:
         now = time.time()
         ids = []
         with self.db.transaction() as conn:
@@ -156,7 +156,7 @@ class Jobs:
         factor = LONG_WAITING_FACTOR if stage == "waiting" and plan == "long_waiting" else 1.0
         return DURATION[stage] * factor * self.settings.time_scale
 
-    def _pick_site(self, job: Dict, options: Dict) -> Optional[str]:
+    def _pick_site(self, job: dict, options: dict) -> str | None:
         allowed = list(options.get("sites") or SITES)
         banned = set(options.get("banned_sites") or []) | set(filter(None, job["banned_sites"].split(",")))
         candidates = [s for s in allowed if s not in banned]
@@ -195,8 +195,8 @@ class Jobs:
                 active += 1
             self._advance(job, json.loads(job.pop("options")), now)
 
-    def _advance(self, job: Dict, options: Dict, now: float) -> None:
-        stage, plan = job["stage"], job["plan"]
+    def _advance(self, job: dict, options: dict, now: float) -> None:
+        stage = job["stage"]
         if stage == "received":
             self._set(job, "Checking", "JobSanity", "Unknown", "checking", now)
         elif stage == "checking":
@@ -223,20 +223,20 @@ class Jobs:
             self._complete(job, now)
 
     def _set(
-        self, job: Dict, status: str, minor: str, app: str, stage: str, now: float,
-        site: Optional[str] = None, result: Optional[str] = None, only_if_stage: Optional[str] = None,
+        self, job: dict, status: str, minor: str, app: str, stage: str, now: float,
+        site: str | None = None, result: str | None = None, only_if_stage: str | None = None,
     ) -> bool:
         next_at = NEVER if stage in ("final", "exec") else now + self._delay(stage, job["plan"])
         sql = ("UPDATE jobs SET status=?, minor=?, app=?, stage=?, next_at=?, updated=?,"
                " site=COALESCE(?, site), result=COALESCE(?, result) WHERE id=? AND rr=?")
-        args: List = [status, minor, app, stage, next_at, now, site, result, job["id"], job["rr"]]
+        args: list = [status, minor, app, stage, next_at, now, site, result, job["id"], job["rr"]]
         if only_if_stage:
             sql += " AND stage=?"
             args.append(only_if_stage)
         with self.db.transaction() as conn:
             return conn.execute(sql, args).rowcount == 1
 
-    def _start(self, job: Dict, now: float) -> None:
+    def _start(self, job: dict, now: float) -> None:
         outage = job["site"] == self.settings.outage_site
         if job["plan"] == "stall" or outage:
             self._set(job, "Running", "Application", "Executing RunScriptStep1", "stallrun", now)
@@ -244,7 +244,7 @@ class Jobs:
         self._set(job, "Running", "Application", "Running", "exec", now)
         self.pool.submit(self._execute, job)
 
-    def _execute(self, job: Dict) -> None:
+    def _execute(self, job: dict) -> None:
         project = dict(self.db.one("SELECT * FROM projects WHERE name = ?", (job["project"],)))
         result = execution.run_job(self.settings, self.catalog, job, project)
         now = time.time()
@@ -259,7 +259,7 @@ class Jobs:
         self._set(job, "Completing", "Uploading Output Data", "Running", "completing", now,
                   result=json.dumps(result), only_if_stage="exec")
 
-    def _complete(self, job: Dict, now: float) -> None:
+    def _complete(self, job: dict, now: float) -> None:
         result = json.loads(job["result"] or "{}")
         work = Path(result.get("work", "/nonexistent"))
         if job["plan"] == "done_app_failed":
@@ -275,7 +275,7 @@ class Jobs:
         shutil.rmtree(work, ignore_errors=True)
 
     # -- user actions -------------------------------------------------------------------------
-    def select(self, user: str, projects: Sequence[str], job_ids: Sequence[int]) -> List[Dict]:
+    def select(self, user: str, projects: Sequence[str], job_ids: Sequence[int]) -> list[dict]:
         if job_ids:
             marks = ",".join("?" * len(job_ids))
             rows = self.db.query(f"SELECT * FROM jobs WHERE id IN ({marks}) ORDER BY id", list(job_ids))
@@ -290,7 +290,7 @@ class Jobs:
         )
         return [dict(r) for r in rows]
 
-    def reschedule(self, jobs: List[Dict]) -> Tuple[List[int], List[int]]:
+    def reschedule(self, jobs: list[dict]) -> tuple[list[int], list[int]]:
         done, skipped, now = [], [], time.time()
         for job in jobs:
             failed_done = job["status"] == "Done" and job["app"] != "Done"
@@ -313,7 +313,7 @@ class Jobs:
             done.append(job["id"])
         return done, skipped
 
-    def kill(self, jobs: List[Dict], status: str) -> List[int]:
+    def kill(self, jobs: list[dict], status: str) -> list[int]:
         now, changed = time.time(), []
         final = ("Deleted",) if status == "Deleted" else ("Done", "Failed", "Killed", "Deleted")
         minor = "Marked for termination" if status == "Killed" else "Deleted by user"
@@ -329,7 +329,7 @@ class Jobs:
             changed.append(job["id"])
         return changed
 
-    def summary(self, user: str, project: Optional[str]) -> List[Dict]:
+    def summary(self, user: str, project: str | None) -> list[dict]:
         where, args = "p.owner = ?", [user]
         if project:
             where += " AND p.name = ?"
@@ -343,7 +343,7 @@ class Jobs:
             " GROUP BY p.name, j.status ORDER BY p.submitted",
             args,
         )
-        projects: Dict[str, Dict] = {}
+        projects: dict[str, dict] = {}
         for r in rows:
             entry = projects.setdefault(r["name"], {"project": r["name"], "owner": r["owner"],
                                                     "submitted": r["submitted"], "counts": {},
@@ -352,7 +352,7 @@ class Jobs:
             entry["last"] = max(entry["last"], r["last"])
         return list(projects.values())
 
-    def releases(self) -> List[str]:
+    def releases(self) -> list[str]:
         root = self.settings.cvmfs_root / "belle.cern.ch"
         found = {p.name for p in root.glob("*/releases/*") if p.is_dir() and "." not in p.name}
         return sorted(found)

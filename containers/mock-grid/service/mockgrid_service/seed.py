@@ -7,7 +7,7 @@ import logging
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, NamedTuple, Tuple
+from typing import NamedTuple
 
 from mockgrid_service.catalog import Catalog
 from mockgrid_service.db import Database
@@ -23,8 +23,8 @@ class DatasetSpec(NamedTuple):
     prod: str
     files: int
     unique: int  # distinct synthetic files; the others reuse them (same size and adler32)
-    meta: Tuple[Tuple[str, str], ...]
-    collections: Tuple[str, ...]
+    meta: tuple[tuple[str, str], ...]
+    collections: tuple[str, ...]
 
 
 def _mc(prod: str, event: str, files: int, unique: int, *collections: str) -> DatasetSpec:
@@ -89,7 +89,7 @@ def _make_file(settings: Settings, catalog: Catalog, spec: DatasetSpec, index: i
         )
 
 
-def make_mdst_argv(settings: Settings, target: Path, seed: int) -> List[str]:
+def make_mdst_argv(settings: Settings, target: Path, seed: int) -> list[str]:
     values = {"output": str(target), "events": str(settings.seed_events), "seed": str(seed)}
     args = [a.format(**values) for a in settings.make_mdst_args]
     return [*settings.basf2_wrapper, settings.seed_release, "--", "b2mock-make-mdst", *args]

@@ -10,15 +10,16 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 from urllib.parse import unquote
 
 from mockgrid_service import execution
 from mockgrid_service.auth import AuthError, Caller, authenticate
 from mockgrid_service.catalog import Catalog, CatalogError
 from mockgrid_service.db import Database
-from mockgrid_service.jobs import Jobs, JobError
+from mockgrid_service.jobs import JobError, Jobs
 from mockgrid_service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class GridServer(ThreadingHTTPServer):
         super().finish_request(tls, client_address)
 
 
-API: Dict[str, Callable[[Grid, Caller, Dict], Dict]] = {}
+API: dict[str, Callable[[Grid, Caller, dict], dict]] = {}
 
 
 def api(name: str) -> Callable:
@@ -122,7 +123,7 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s@%s %s (%.0f ms)", caller.username, caller.group, name, 1000 * (time.time() - started))
         self._json(200, {"ok": True, **result})
 
-    def _caller(self) -> Optional[Caller]:
+    def _caller(self) -> Caller | None:
         der = self.connection.getpeercert(binary_form=True) if isinstance(
             self.connection, ssl.SSLSocket) else None
         try:
@@ -152,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _json(self, code: int, payload: Dict) -> None:
+    def _json(self, code: int, payload: dict) -> None:
         data = json.dumps(payload).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -161,13 +162,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _check_user(caller: Caller, body: Dict) -> None:
+def _check_user(caller: Caller, body: dict) -> None:
     other = body.get("user")
     if other and other not in (caller.username,):
         raise AuthError(f"Unauthorized query: {caller.username} may not act for user {other}")
 
 
-def _selection(grid: Grid, caller: Caller, body: Dict) -> List[Dict]:
+def _selection(grid: Grid, caller: Caller, body: dict) -> list[dict]:
     ids = [int(i) for i in body.get("job_ids") or []]
     projects = list(body.get("projects") or [])
     if not ids and not projects:
@@ -176,29 +177,29 @@ def _selection(grid: Grid, caller: Caller, body: Dict) -> List[Dict]:
 
 
 @api("whoami")
-def _whoami(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _whoami(grid: Grid, caller: Caller, body: dict) -> dict:
     return {"username": caller.username, "group": caller.group, "dn": caller.dn,
             "seconds_left": caller.seconds_left}
 
 
 @api("releases")
-def _releases(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _releases(grid: Grid, caller: Caller, body: dict) -> dict:
     return {"releases": grid.jobs.releases()}
 
 
 @api("submit")
-def _submit(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _submit(grid: Grid, caller: Caller, body: dict) -> dict:
     return grid.jobs.submit(caller.username, caller.group, body, bool(body.get("dry_run")))
 
 
 @api("project_exists")
-def _exists(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _exists(grid: Grid, caller: Caller, body: dict) -> dict:
     row = grid.db.one("SELECT owner FROM projects WHERE name = ?", (body.get("project"),))
     return {"exists": row is not None}
 
 
 @api("job_status")
-def _job_status(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _job_status(grid: Grid, caller: Caller, body: dict) -> dict:
     rows = _selection(grid, caller, body)
     wanted = set(body.get("status") or [])
     keys = ("id", "project", "status", "minor", "app", "site", "rr", "submitted", "updated")
@@ -207,29 +208,29 @@ def _job_status(grid: Grid, caller: Caller, body: Dict) -> Dict:
 
 
 @api("project_summary")
-def _project_summary(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _project_summary(grid: Grid, caller: Caller, body: dict) -> dict:
     return {"projects": grid.jobs.summary(caller.username, body.get("project"))}
 
 
 @api("reschedule")
-def _reschedule(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _reschedule(grid: Grid, caller: Caller, body: dict) -> dict:
     done, skipped = grid.jobs.reschedule(_selection(grid, caller, body))
     return {"rescheduled": done, "skipped": skipped}
 
 
 @api("kill")
-def _kill(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _kill(grid: Grid, caller: Caller, body: dict) -> dict:
     return {"changed": grid.jobs.kill(_selection(grid, caller, body), "Killed")}
 
 
 @api("delete")
-def _delete(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _delete(grid: Grid, caller: Caller, body: dict) -> dict:
     return {"changed": grid.jobs.kill(_selection(grid, caller, body), "Deleted")}
 
 
 @api("job_output")
-def _job_output(grid: Grid, caller: Caller, body: Dict) -> Dict:
-    out: Dict[str, Dict] = {}
+def _job_output(grid: Grid, caller: Caller, body: dict) -> dict:
+    out: dict[str, dict] = {}
     for job in _selection(grid, caller, body):
         box = execution.output_sandbox(grid.settings, job["id"])
         files = {p.name: base64.b64encode(p.read_bytes()).decode() for p in sorted(box.glob("*"))
@@ -239,7 +240,7 @@ def _job_output(grid: Grid, caller: Caller, body: Dict) -> Dict:
 
 
 @api("ds_list")
-def _ds_list(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _ds_list(grid: Grid, caller: Caller, body: dict) -> dict:
     entries = grid.catalog.listing(body["lpn"], caller.username)
     details = {}
     if body.get("long"):
@@ -250,8 +251,8 @@ def _ds_list(grid: Grid, caller: Caller, body: Dict) -> Dict:
 
 
 @api("ds_files")
-def _ds_files(grid: Grid, caller: Caller, body: Dict) -> Dict:
-    files: List[Dict] = []
+def _ds_files(grid: Grid, caller: Caller, body: dict) -> dict:
+    files: list[dict] = []
     for lpn in body.get("lpns") or []:
         files += grid.catalog.files(lpn, caller.username)
     keys = ("lfn", "size", "adler32", "se", "owner")
@@ -259,19 +260,19 @@ def _ds_files(grid: Grid, caller: Caller, body: Dict) -> Dict:
 
 
 @api("ds_search")
-def _ds_search(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _ds_search(grid: Grid, caller: Caller, body: dict) -> dict:
     return {"datasets": grid.catalog.search(body.get("filters") or {})}
 
 
 @api("collections")
-def _collections(grid: Grid, caller: Caller, body: Dict) -> Dict:
+def _collections(grid: Grid, caller: Caller, body: dict) -> dict:
     pattern = body.get("pattern") or "*"
     if body.get("list_datasets"):
         return {"datasets": grid.catalog.collection_datasets(pattern)}
     return {"collections": grid.catalog.collections(pattern)}
 
 
-def serve(grid: Grid, ready: Optional[threading.Event] = None) -> GridServer:
+def serve(grid: Grid, ready: threading.Event | None = None) -> GridServer:
     """Bind and start serving in a thread; returns the server (``shutdown()`` stops it)."""
     server = GridServer(grid, tls_context(grid.settings))
     threading.Thread(target=server.serve_forever, name="https", daemon=True).start()

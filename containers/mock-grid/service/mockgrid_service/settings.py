@@ -6,7 +6,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
 
 
 @dataclass
@@ -21,15 +20,15 @@ class Settings:
     retry_failure_factor: float = 0.0
     download_failure_rate: float = 0.0
     outage_site: str = ""
-    kinds: Dict[str, float] = field(default_factory=dict)
+    kinds: dict[str, float] = field(default_factory=dict)
     max_running: int = 4
-    basf2_wrapper: List[str] = field(
+    basf2_wrapper: list[str] = field(
         default_factory=lambda: ["/usr/local/libexec/b2env/with-basf2"]
     )
     job_timeout: float = 600.0
     seed_release: str = "release-08-00-00"
     seed_events: int = 100
-    make_mdst_args: List[str] = field(
+    make_mdst_args: list[str] = field(
         default_factory=lambda: ["{output}", "--events", "{events}", "--seed", "{seed}"]
     )
     cvmfs_root: Path = Path("/cvmfs")
@@ -46,7 +45,7 @@ class Settings:
     def sandboxes(self) -> Path:
         return self.state_dir / "sandbox"
 
-    def users(self) -> Dict[str, dict]:
+    def users(self) -> dict[str, dict]:
         return json.loads((self.config_dir / "users.json").read_text())["users"]
 
 

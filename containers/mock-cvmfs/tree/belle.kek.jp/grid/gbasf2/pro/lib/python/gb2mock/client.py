@@ -12,7 +12,7 @@ from typing import Any, Dict, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
 from gb2mock import diraccfg
-from gb2mock.proxy import proxy_location
+from gb2mock.proxy import ProxyInfo, proxy_location
 
 TIMEOUT = 120
 
@@ -53,8 +53,8 @@ class Client:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             return response.status, response.read()
-        except ssl.SSLError as exc:
-            raise fail(_tls_message(exc)) from None
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as exc:
+            raise fail(self._tls_message(exc)) from None
         except OSError as exc:
             raise fail(f"Cannot contact the DIRAC service at {self.url.geturl()}: {exc}") from None
         finally:
@@ -92,10 +92,15 @@ class Client:
         return data
 
 
-def _tls_message(exc: ssl.SSLError) -> str:
-    text = str(exc)
-    if "expired" in text:
-        return f"Proxy is expired: the grid refused it ({exc.reason}); run gb2_proxy_init"
-    if "unknown ca" in text or "certificate verify failed" in text:
-        return f"SSL handshake with the grid failed ({exc.reason}); check X509_CERT_DIR and your proxy"
-    return f"SSL error talking to the grid: {exc}"
+    def _tls_message(self, exc: OSError) -> str:
+        """Explain a refused handshake; with TLS 1.3 the server's alert may arrive as a bare EOF."""
+        text = str(exc)
+        try:
+            expired = ProxyInfo(self.proxy).seconds_left == 0
+        except (OSError, ValueError):
+            expired = False
+        if expired or "expired" in text:
+            return f"Proxy is expired: the grid refused it ({text}); run gb2_proxy_init"
+        if "certificate verify failed" in text:
+            return f"SSL handshake with the grid failed ({text}); check X509_CERT_DIR"
+        return f"SSL error talking to the grid: {text}; the grid refused your proxy or its CA"

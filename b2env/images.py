@@ -113,11 +113,12 @@ def _try_pull(ref: str) -> str | None:
 
 def input_hash(context_dir: Path, files: list[Path], build_args: Mapping[str, str],
                base_id: str) -> str:
-    """SHA-256 (12 hex digits) over file paths, modes and contents, build args and base ID."""
+    """SHA-256 (12 hex digits) over file paths, executable bits, contents, build args, base ID."""
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(str(path.relative_to(context_dir)).encode() + b"\0")
-        digest.update(f"{path.stat().st_mode & 0o777:o}".encode() + b"\0")
+        executable = path.stat().st_mode & 0o111  # umask-independent, like git
+        digest.update(b"755\0" if executable else b"644\0")
         digest.update(path.read_bytes() + b"\0")
     digest.update(json.dumps(dict(sorted(build_args.items()))).encode())
     digest.update(base_id.encode())

@@ -24,7 +24,7 @@ from typing import Any
 
 from b2env import download, gbasf2, lfn, merge, monitor, projects, runner
 from b2env.config import Config, load_config
-from b2env.errors import Basf2Error, ConfigError, GridError
+from b2env.errors import B2envError, Basf2Error, ConfigError, GridError
 
 log = logging.getLogger(__name__)
 
@@ -286,11 +286,14 @@ def _in_container(cfg: Config, argv: list[str], release: str, cwd: Path) -> runn
 
 
 def image_id(cfg: Config) -> str:
-    """The user image tag with its content id, for the manifest."""
+    """The user image tag with its content id, for the manifest (never builds or pulls)."""
     from b2env import images
 
-    tag = images.user_image_tag(cfg)
-    done = runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], check=False)
+    tag = images.planned_tag(cfg)
+    try:
+        done = runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], check=False)
+    except B2envError:
+        return tag
     return f"{tag}@{done.stdout.strip()}" if done.returncode == 0 else tag
 
 

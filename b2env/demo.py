@@ -143,12 +143,14 @@ class Demo:
     def doctor(self) -> None:
         from b2env import checks
 
-        results = checks.run_checks(self.cfg, include_proxy=False)
+        username, common_name = DEMO_USER
+        user = testca.ensure_user(self.cfg.state_path, username, common_name)
+        results = checks.run_checks(self.cfg, include_proxy=False, passphrase=user.password)
         failed = [r for r in results if r.status == "fail"]
         if failed:
             raise GridError(
                 f"{len(failed)} doctor checks failed",
-                evidence=[f"{r.name}: {r.message}" for r in failed],
+                evidence=[f"{r.name}: {r.message} (fix: {r.fix})" for r in failed],
                 fix="run 'inv verify' with the demo settings to see each fix",
             )
 

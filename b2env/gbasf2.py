@@ -51,6 +51,17 @@ def container_caller(cfg: Config, *, timeout: float | None = 600) -> Gb2Caller:
     return call
 
 
+def docker_line(cfg: Config, argv: Sequence[str], *, cwd: Path | None = None) -> str:
+    """The exact ``docker run`` line the container caller would run for ``argv``."""
+    from b2env import container
+
+    spec = container.run_spec(
+        cfg, container.with_gbasf2(cfg, list(argv)), interactive=False,
+        workdir=str(cwd) if cwd else None,
+    )
+    return runner.command_line(container.docker_argv(spec))
+
+
 def checked(call: Gb2Caller, argv: Sequence[str], *, cwd: Path | None = None) -> runner.Completed:
     """Run a gb2 command and raise GridError with its output tail when it fails."""
     done = call(argv, cwd=cwd)

@@ -12,7 +12,7 @@ from pathlib import Path
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from b2env import monitor, projects
+from b2env import gbasf2, projects
 from b2env.analysis import BelleIIGridAnalysis
 from b2env.errors import ConfigError, GridError
 from b2env.tasks._common import config, task
@@ -25,6 +25,11 @@ WORKDIR = "analysis directory (default: the current directory)"
 
 def _analysis(workdir: str | None, **overrides: object) -> BelleIIGridAnalysis:
     return BelleIIGridAnalysis(cfg=config(workdir=workdir, **overrides))
+
+
+def _dry_run(workdir: str | None, argv: list[str]) -> None:
+    """Print the exact container command a gb2 call would run; run nothing."""
+    print(gbasf2.docker_line(config(workdir=workdir), argv))
 
 
 def _int(value: object, option: str) -> int | None:
@@ -106,9 +111,18 @@ def submit(
         print(f"project {project} checked, NOT submitted ({jobs} jobs would run)")
 
 
-@task(help={"project": PROJECT, "json": "print JSON for scripts", "workdir": WORKDIR})
-def status(c: Context, project: str, json_: bool = False, workdir: str | None = None) -> None:
+DRY_RUN = "print the docker run line, run nothing"
+
+
+@task(help={"project": PROJECT, "json": "print JSON for scripts", "dry_run": DRY_RUN,
+            "workdir": WORKDIR})
+def status(
+    c: Context, project: str, json_: bool = False, dry_run: bool = False,
+    workdir: str | None = None,
+) -> None:
     """Job counts and per-job rows of a project (one gb2_job_status call)."""
+    if dry_run:
+        return _dry_run(workdir, ["gb2_job_status", "-p", projects.check_name(project)])
     report = _analysis(workdir).status(project)
     if json_:
         print(json.dumps({"project": project, "counts": report.counts(),
@@ -144,29 +158,27 @@ def monitor_(
 ) -> None:
     """Watch a project until all jobs are done or failed for good; resumable after a kill."""
     analysis = _analysis(workdir)
+    progress_log = logging.getLogger("b2env.progress")
+    progress_log.propagate = False
     if log_file:
-        add_log_file(Path(log_file))
+        handler = logging.FileHandler(Path(log_file))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logging.getLogger("b2env").addHandler(handler)  # warnings: reschedules, back-off
+        progress_log.addHandler(handler)
+        progress_log.setLevel(logging.INFO)
+
+    def show(line: str) -> None:
+        print(line, flush=True)
+        progress_log.info("%s", line)
+
     summary = analysis.monitor(
         project, interval=_int(interval, "--interval"), auto_resubmit=auto_resubmit,
-        max_retries=_int(max_retries, "--max-retries"),
-        on_progress=print_progress,
+        max_retries=_int(max_retries, "--max-retries"), on_progress=lambda p: show(p.line()),
     )
     for line in summary.lines():
-        print(line)
-        logging.getLogger("b2env.monitor").info(line)
+        show(line)
     if summary.exit_code:
         raise Exit(code=summary.exit_code)
-
-
-def add_log_file(path: Path) -> None:
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logging.getLogger("b2env").addHandler(handler)
-
-
-def print_progress(progress: monitor.Progress) -> None:
-    print(progress.line(), flush=True)
-    logging.getLogger("b2env.monitor").debug(progress.line())
 
 
 @task(
@@ -195,9 +207,11 @@ def download(
         )
 
 
-@task(help={"project": PROJECT, "workdir": WORKDIR})
-def logs(c: Context, project: str, workdir: str | None = None) -> None:
+@task(help={"project": PROJECT, "dry_run": DRY_RUN, "workdir": WORKDIR})
+def logs(c: Context, project: str, dry_run: bool = False, workdir: str | None = None) -> None:
     """Fetch the jobs' output sandboxes (basf2 logs) into log/<project>/."""
+    if dry_run:
+        return _dry_run(workdir, ["gb2_job_output", "-p", projects.check_name(project)])
     print(f"output sandboxes in {_analysis(workdir).logs(project)}")
 
 
@@ -228,9 +242,11 @@ def merge(
         print(line)
 
 
-@task(help={"project": PROJECT, "workdir": WORKDIR})
-def kill(c: Context, project: str, workdir: str | None = None) -> None:
+@task(help={"project": PROJECT, "dry_run": DRY_RUN, "workdir": WORKDIR})
+def kill(c: Context, project: str, dry_run: bool = False, workdir: str | None = None) -> None:
     """Kill every job of a project (they can be rescheduled later)."""
+    if dry_run:
+        return _dry_run(workdir, ["gb2_job_kill", "--force", "-p", projects.check_name(project)])
     _analysis(workdir).kill(project)
     print(f"killed the jobs of {project}")
 
@@ -244,9 +260,12 @@ def delete(c: Context, project: str, yes: bool = False, workdir: str | None = No
     print(f"deleted the jobs of {project} (the name can never be used again)")
 
 
-@task(help={"project": PROJECT, "workdir": WORKDIR})
-def reschedule(c: Context, project: str, workdir: str | None = None) -> None:
+@task(help={"project": PROJECT, "dry_run": DRY_RUN, "workdir": WORKDIR})
+def reschedule(c: Context, project: str, dry_run: bool = False, workdir: str | None = None) -> None:
     """Reschedule every Failed, Killed or Stalled job of a project."""
+    if dry_run:
+        name = projects.check_name(project)
+        return _dry_run(workdir, ["gb2_job_reschedule", "-p", name, "--force"])
     _analysis(workdir).reschedule(project)
     print(f"rescheduled the failed jobs of {project}")
 

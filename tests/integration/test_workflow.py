@@ -1,0 +1,73 @@
+"""The grid workflow on the real Docker engine: user container, mock CVMFS, mock grid.
+
+One project is submitted over the mock grid's taupair dataset with injected failures, monitored
+with automatic rescheduling (the monitor is stopped after two polls and resumed), downloaded
+with transient transfer failures and merged with hadd in the container."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from b2env import certificates, mockgrid, proxy, testca
+from b2env.analysis import BelleIIGridAnalysis
+from b2env.config import Config
+from b2env.errors import ConfigError, GridError
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSPHRASE = "workflow test pass"
+
+
+@pytest.fixture(scope="module")
+def grid_cfg(mock_cfg: Config, user_image: str) -> Config:
+    settings = mockgrid.FailureSettings(failure_rate=0.25, seed=3, time_scale=0.02,
+                                        download_failure_rate=0.1)
+    mockgrid.up(mock_cfg, settings)
+    user = testca.ensure_user(mock_cfg.state_path, *testca.DEMO_USERS[0])
+    if not (mock_cfg.globus_path / "userkey.pem").is_file():
+        certificates.import_p12(user.p12, mock_cfg.globus_path, p12_password=user.password,
+                                key_passphrase=PASSPHRASE)
+    proxy.init_proxy(mock_cfg, PASSPHRASE, "belle", 6)
+    shutil.copy(ROOT / "examples" / "steering_taupair.py", mock_cfg.work_path)
+    return mock_cfg
+
+
+def taupair(ana: BelleIIGridAnalysis) -> str:
+    return next(lpn for lpn in ana.search_datasets(mc_event="taupair"))
+
+
+def test_workflow_end_to_end(grid_cfg: Config) -> None:
+    ana = BelleIIGridAnalysis(cfg=grid_cfg)
+    dataset = taupair(ana)
+    result = ana.submit("steering_taupair.py", project="it_taupair_01", datasets=[dataset])
+    assert result.submitted and int(result.summary["Number of jobs"]) >= 20
+    assert (grid_cfg.work_path / ".b2env/projects/it_taupair_01.json").is_file()
+
+    first = ana.monitor("it_taupair_01", interval=2, auto_resubmit=True, max_polls=2)
+    assert not first.finished
+    summary = ana.monitor("it_taupair_01", interval=2, auto_resubmit=True, max_polls=300)
+    assert summary.exit_code == 0, summary.lines()
+    assert summary.reschedules >= 1
+
+    report = ana.download("it_taupair_01")
+    assert report.complete, report.lines()
+    merged = ana.merge("it_taupair_01")
+    assert sum(merged.entries.values()) > 0
+    with pytest.raises(GridError, match="exists already"):
+        ana.merge("it_taupair_01")
+
+
+def test_submit_task_refuses_metacharacter_lpn_and_reused_name(grid_cfg: Config) -> None:
+    ana = BelleIIGridAnalysis(cfg=grid_cfg)
+    with pytest.raises(ConfigError):
+        ana.submit("steering_taupair.py", project="it_bad_01", datasets=["/belle/MC/x;touch y"])
+    argv = [sys.executable, "-m", "invoke", "--search-root", str(ROOT), "grid.submit",
+            "steering_taupair.py", "--project", "it_bad_02", "--dataset", "/belle/MC/$(touch y)",
+            "--workdir", str(grid_cfg.work_path), "--yes"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "characters the grid catalog cannot handle" in done.stderr
+    assert not (grid_cfg.work_path / "y").exists()

@@ -38,7 +38,8 @@ def setup_logging(log_file: Path | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers,
+                        force=True)
 
 
 def main(argv: list[str] | None = None) -> int:

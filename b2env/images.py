@@ -162,7 +162,7 @@ def build_context_image(
     if not no_cache and engine.image_id(tag):
         log.debug("image %s is up to date", tag)
         return tag
-    log.info("building %s from %s", tag, context_dir)
+    log.info("building %s from %s (a first build takes a few minutes)", tag, context_dir)
     _build(context_dir, tag, args, engine.labels("image", name=name, base=base), no_cache)
     return tag
 

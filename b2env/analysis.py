@@ -74,8 +74,13 @@ class BelleIIGridAnalysis:
         """Validate everything, then submit; ``confirm`` sees the Project summary first."""
         cfg = self.cfg.with_overrides(release=release) if release else self.cfg
         plan = projects.prepare(
-            cfg, self.call, Path(steering), project, datasets,
-            Path(dslist) if dslist else None, options or projects.Options(),
+            cfg,
+            self.call,
+            Path(steering),
+            project,
+            datasets,
+            Path(dslist) if dslist else None,
+            options or projects.Options(),
         )
         if not skip_local_test:
             self.local_test(plan.steering, plan.datasets[0], release=plan.release)
@@ -182,14 +187,17 @@ class BelleIIGridAnalysis:
         _require_inside(target, self.workdir, "--output")
         release = self._release_of(project)
         return merge.merge(
-            inputs, target, hadd=hadd or merge.container_hadd(self.cfg.with_overrides(release=release)),
+            inputs,
+            target,
+            hadd=hadd or merge.container_hadd(self.cfg.with_overrides(release=release)),
             force=force,
         )
 
     def logs(self, project: str) -> Path:
         """Fetch the output sandboxes (logs) into ``log/<project>/<job id>/``."""
-        gbasf2.checked(self.call, ["gb2_job_output", "-p", projects.check_name(project)],
-                       cwd=self.workdir)
+        gbasf2.checked(
+            self.call, ["gb2_job_output", "-p", projects.check_name(project)], cwd=self.workdir
+        )
         return self.workdir / "log" / project
 
     # -- manage -----------------------------------------------------------------------------
@@ -203,7 +211,9 @@ class BelleIIGridAnalysis:
         gbasf2.reschedule_project(self.call, projects.check_name(project))
 
     def projects(self) -> list[gbasf2.ProjectRow]:
-        return gbasf2.parse_project_summary(gbasf2.checked(self.call, ["gb2_project_summary"]).stdout)
+        return gbasf2.parse_project_summary(
+            gbasf2.checked(self.call, ["gb2_project_summary"]).stdout
+        )
 
     def search_datasets(self, **filters: str | None) -> list[str]:
         """``gb2_ds_search dataset`` with metadata filters, e.g. mc_event='taupair'."""
@@ -222,7 +232,9 @@ class BelleIIGridAnalysis:
     def _require_all_done(self, project: str) -> None:
         report = self.status(project)
         unfinished = [
-            j.job_id for j in report.jobs if not (j.status == "Done" and j.application_status == "Done")
+            j.job_id
+            for j in report.jobs
+            if not (j.status == "Done" and j.application_status == "Done")
         ]
         if unfinished or not report.jobs:
             raise GridError(

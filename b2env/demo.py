@@ -121,7 +121,10 @@ class Demo:
         from b2env import mockgrid
 
         settings = mockgrid.FailureSettings(
-            failure_rate=0.15, seed=11, time_scale=0.02, retry_failure_factor=0.0,
+            failure_rate=0.15,
+            seed=11,
+            time_scale=0.02,
+            retry_failure_factor=0.0,
             download_failure_rate=0.05,
         )
         mockgrid.ensure_registry(self.cfg)
@@ -136,7 +139,9 @@ class Demo:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not (self.cfg.globus_path / "userkey.pem").is_file():
             certificates.import_p12(
-                user.p12, self.cfg.globus_path, p12_password=user.password,
+                user.p12,
+                self.cfg.globus_path,
+                p12_password=user.password,
                 key_passphrase=user.password,
             )
 
@@ -177,7 +182,9 @@ class Demo:
         analysis = self._analysis()
         project = "demo_" + dt.datetime.now(dt.timezone.utc).strftime("%y%m%d_%H%M%S")
         result = analysis.submit(
-            self.cfg.work_path / STEERING, project=project, datasets=[self.dataset],
+            self.cfg.work_path / STEERING,
+            project=project,
+            datasets=[self.dataset],
             skip_local_test=True,
         )
         self.report.project = project
@@ -186,7 +193,9 @@ class Demo:
 
     def monitor(self) -> None:
         summary = self._analysis().monitor(
-            self.report.project, interval=MONITOR_INTERVAL, auto_resubmit=True,
+            self.report.project,
+            interval=MONITOR_INTERVAL,
+            auto_resubmit=True,
             on_progress=lambda p: log.info("%s", p.line()),
         )
         self.report.reschedules = summary.reschedules
@@ -194,8 +203,7 @@ class Demo:
             raise GridError(
                 f"project {self.report.project} did not complete",
                 evidence=summary.lines(),
-                fix="look at the job logs with 'inv grid.logs --project "
-                f"{self.report.project}'",
+                fix=f"look at the job logs with 'inv grid.logs --project {self.report.project}'",
             )
 
     def download(self) -> None:
@@ -205,8 +213,7 @@ class Demo:
             raise GridError("files are missing after the download", evidence=report.lines())
 
     def merge(self) -> None:
-        result = self._analysis().merge(self.report.project, output_dir=self._results(),
-                                        force=True)
+        result = self._analysis().merge(self.report.project, output_dir=self._results(), force=True)
         self.report.events_out = max(result.entries.values(), default=0)
         if self.report.events_out != self.report.events_in:
             raise GridError(
@@ -252,7 +259,10 @@ def _named(exc: B2envError, stage: str) -> B2envError:
     """The same kind of error (same exit code), its message prefixed with the stage."""
     renamed = type(exc).__new__(type(exc))
     B2envError.__init__(
-        renamed, f"demo stage '{stage}' failed: {exc.what}", why=exc.why, fix=exc.fix,
+        renamed,
+        f"demo stage '{stage}' failed: {exc.what}",
+        why=exc.why,
+        fix=exc.fix,
         evidence=exc.evidence,
     )
     return renamed

@@ -56,7 +56,9 @@ def docker_line(cfg: Config, argv: Sequence[str], *, cwd: Path | None = None) ->
     from b2env import container
 
     spec = container.run_spec(
-        cfg, container.with_gbasf2(cfg, list(argv)), interactive=False,
+        cfg,
+        container.with_gbasf2(cfg, list(argv)),
+        interactive=False,
         workdir=str(cwd) if cwd else None,
     )
     return runner.command_line(container.docker_argv(spec))

@@ -167,7 +167,9 @@ def check_merged(merged: Path, used: Sequence[RootInput], first_n: int) -> dict[
                 f"merged tree '{name}' has {got} entries, the inputs have {expected}",
                 fix="re-run the merge; if it persists, report the hadd version in the image",
             )
-        if _fingerprint([merged], name, first_n) != _fingerprint([i.path for i in used], name, first_n):
+        if _fingerprint([merged], name, first_n) != _fingerprint(
+            [i.path for i in used], name, first_n
+        ):
             raise GridError(
                 f"the first {first_n} entries of merged tree '{name}' differ from the inputs",
                 why="hadd wrote wrong values (see ROOT issue 12510: empty first input)",
@@ -190,8 +192,9 @@ def _fingerprint(paths: Sequence[Path], tree_name: str, first_n: int) -> str:
             tree = root_file[tree_name]
             arrays = tree.arrays(library="np", entry_stop=min(remaining, tree.num_entries))
             for branch, values in arrays.items():
-                columns.setdefault(branch, []).extend(v.tolist() if hasattr(v, "tolist") else v
-                                                      for v in values)
+                columns.setdefault(branch, []).extend(
+                    v.tolist() if hasattr(v, "tolist") else v for v in values
+                )
             remaining -= min(remaining, int(tree.num_entries))
     digest = hashlib.sha256()
     for branch in sorted(columns):

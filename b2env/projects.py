@@ -60,10 +60,11 @@ def check_name(name: str) -> str:
 def ensure_unused(call: gbasf2.Gb2Caller, name: str) -> None:
     """Refuse a name the grid already knows: project names are never reused (C14)."""
     if gbasf2.project_known(call, name):
+        fresh = suggest_name(name + dt.date.today().isoformat())
         raise GridError(
             f"project name '{name}' has been used before",
             why="a gbasf2 project name can never be reused, even after the project was deleted",
-            fix=f"pick a new name, e.g. --project {suggest_name(name + dt.date.today().isoformat())}",
+            fix=f"pick a new name, e.g. --project {fresh}",
         )
 
 
@@ -171,7 +172,9 @@ class Plan:
     def argv(self) -> list[str]:
         o = self.options
         argv = ["gbasf2", str(self.steering), "-p", self.project, "-s", self.release]
-        argv += ["--input_dslist", str(self.dslist)] if self.dslist else ["-i", ",".join(self.datasets)]
+        argv += (
+            ["--input_dslist", str(self.dslist)] if self.dslist else ["-i", ",".join(self.datasets)]
+        )
         argv += ["-n", str(o.files_per_job)] if o.files_per_job else []
         argv += ["--cputime", str(o.cputime)] if o.cputime else []
         argv += ["--priority", str(o.priority)] if o.priority is not None else []
@@ -187,24 +190,31 @@ def check_options(options: Options, workdir: Path) -> None:
     if options.priority is not None and not 0 <= options.priority <= 10:
         raise ConfigError(f"--priority {options.priority} is not in 0-10", fix="--priority 5")
     if options.cputime is not None and options.cputime <= 0:
-        raise ConfigError(f"--cputime {options.cputime} must be positive (minutes)",
-                          fix="--cputime 60  (one hour)")
+        raise ConfigError(
+            f"--cputime {options.cputime} must be positive (minutes)",
+            fix="--cputime 60  (one hour)",
+        )
     if options.files_per_job is not None and options.files_per_job < 1:
-        raise ConfigError(f"--files-per-job {options.files_per_job} must be at least 1",
-                          fix="--files-per-job 1")
+        raise ConfigError(
+            f"--files-per-job {options.files_per_job} must be at least 1", fix="--files-per-job 1"
+        )
     for site in (*options.sites, *options.banned_sites, options.jobtype):
         if not SITE_PATTERN.match(site):
-            raise ConfigError(f"'{site}' is not a DIRAC site or job type name",
-                              fix="use names like LCG.KEK.jp (letters, digits, '.', '_', '-')")
+            raise ConfigError(
+                f"'{site}' is not a DIRAC site or job type name",
+                fix="use names like LCG.KEK.jp (letters, digits, '.', '_', '-')",
+            )
     total = 0
     for name in options.sandbox_files:
         path = inside_workdir(Path(name), workdir, "-f")
         lfn.check_output_name(path.name, 200)
         total += path.stat().st_size
     if total > SANDBOX_LIMIT:
-        raise ConfigError(f"the sandbox files are {total // 1024} kB together",
-                          why="the input sandbox takes at most 10 MB",
-                          fix="put large inputs on the grid and pass them as datasets")
+        raise ConfigError(
+            f"the sandbox files are {total // 1024} kB together",
+            why="the input sandbox takes at most 10 MB",
+            fix="put large inputs on the grid and pass them as datasets",
+        )
 
 
 def inside_workdir(path: Path, workdir: Path, what: str) -> Path:
@@ -241,8 +251,10 @@ def prepare(
     lpns = lfn.check_lpns(datasets)
     list_file = inside_workdir(dslist, workdir, "--dslist") if dslist else None
     if bool(lpns) == bool(list_file):
-        raise ConfigError("give the input as --dataset LPN (repeatable) or as --dslist FILE",
-                          fix="e.g. --dataset /belle/MC/.../taupair/mdst")
+        raise ConfigError(
+            "give the input as --dataset LPN (repeatable) or as --dslist FILE",
+            fix="e.g. --dataset /belle/MC/.../taupair/mdst",
+        )
     lpns = read_dslist(list_file) if list_file else lpns
     check_options(options, workdir)
     steering_path = inside_workdir(steering, workdir, "steering")
@@ -264,13 +276,18 @@ def prepare(
 def check_steering(path: Path) -> None:
     """The steering file is Python that compiles (it is not run here)."""
     if path.suffix != ".py":
-        raise ConfigError(f"steering file {path.name} is not a .py file",
-                          fix="pass the basf2 steering script, e.g. steering_taupair.py")
+        raise ConfigError(
+            f"steering file {path.name} is not a .py file",
+            fix="pass the basf2 steering script, e.g. steering_taupair.py",
+        )
     try:
         compile(path.read_text(), str(path), "exec")
     except SyntaxError as exc:
-        raise ConfigError(f"steering file {path.name} has a syntax error on line {exc.lineno}",
-                          evidence=[str(exc)], fix=f"fix {path}, then run 'inv basf2.check'") from None
+        raise ConfigError(
+            f"steering file {path.name} has a syntax error on line {exc.lineno}",
+            evidence=[str(exc)],
+            fix=f"fix {path}, then run 'inv basf2.check'",
+        ) from None
 
 
 def check_release_on_grid(call: gbasf2.Gb2Caller, release: str) -> None:
@@ -317,8 +334,12 @@ def manifest_for(cfg: Config, plan: Plan, image: str) -> Manifest:
         image=image,
         datasets=list(plan.datasets),
         options={
-            "files_per_job": o.files_per_job, "cputime": o.cputime, "priority": o.priority,
-            "jobtype": o.jobtype, "sites": list(o.sites), "banned_sites": list(o.banned_sites),
+            "files_per_job": o.files_per_job,
+            "cputime": o.cputime,
+            "priority": o.priority,
+            "jobtype": o.jobtype,
+            "sites": list(o.sites),
+            "banned_sites": list(o.banned_sites),
             "sandbox_files": list(o.sandbox_files),
         },
         git_commit=git_commit(plan.workdir),

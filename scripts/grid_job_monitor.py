@@ -25,11 +25,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--project", help="gbasf2 project name")
     target.add_argument("--job-id", action="append", help="job id(s), comma-separated or repeated")
-    parser.add_argument("--check-interval", type=int, default=None,
-                        help="seconds between polls (default: monitor_interval, 300)")
+    parser.add_argument(
+        "--check-interval",
+        type=int,
+        default=None,
+        help="seconds between polls (default: monitor_interval, 300)",
+    )
     parser.add_argument("--auto-resubmit", action="store_true", help="reschedule failed jobs")
-    parser.add_argument("--max-retries", type=int, default=None,
-                        help="reschedules per job (default: max_retries, 3)")
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        default=None,
+        help="reschedules per job (default: max_retries, 3)",
+    )
     parser.add_argument("--log-file", type=Path, help="also write the log to this file")
     return parser.parse_args(argv)
 
@@ -38,8 +46,9 @@ def setup_logging(log_file: Path | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers,
-                        force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers, force=True
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,9 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         name = projects.check_name(args.project) if args.project else ""
         state = monitor.state_file(cfg.work_path, name or f"jobs-{job_ids[0]}")
         watcher = monitor.Monitor(
-            call, name, state, job_ids=job_ids,
+            call,
+            name,
+            state,
+            job_ids=job_ids,
             max_retries=cfg.max_retries if args.max_retries is None else args.max_retries,
-            stalled_polls=cfg.stalled_polls, auto_resubmit=args.auto_resubmit,
+            stalled_polls=cfg.stalled_polls,
+            auto_resubmit=args.auto_resubmit,
             proxy_left=lambda: gbasf2.proxy_seconds_left(call),
         )
         interval = cfg.monitor_interval if args.check_interval is None else args.check_interval

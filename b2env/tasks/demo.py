@@ -15,8 +15,9 @@ def demo(c: Context, workdir: str | None = None) -> None:
     """Build the images, start the mock grid, and run certificate to merged ntuple."""
     cfg = config(workdir=workdir)
     print(f"b2env demo in {demo_lib.demo_home(cfg).parent} (your ~/.globus is not touched)")
-    runner = demo_lib.Demo(cfg, on_stage=lambda name, s: print(f"  done: {name} ({s:.1f} s)",
-                                                               flush=True))
+    runner = demo_lib.Demo(
+        cfg, on_stage=lambda name, s: print(f"  done: {name} ({s:.1f} s)", flush=True)
+    )
     report = runner.run()
     for line in report.lines():
         print(line)

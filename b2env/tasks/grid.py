@@ -44,8 +44,10 @@ def _int(value: object, option: str) -> int | None:
 def _confirm_on_terminal(summary: str) -> bool:
     print(summary)
     if not sys.stdin.isatty():
-        raise ConfigError("submission needs a confirmation and there is no terminal",
-                          fix="check the summary with --dry-run, then pass --yes")
+        raise ConfigError(
+            "submission needs a confirmation and there is no terminal",
+            fix="check the summary with --dry-run, then pass --yes",
+        )
     return input("Submit this project? [y/N] ").strip().lower() in ("y", "yes")
 
 
@@ -94,13 +96,22 @@ def submit(
     """Validate a project completely, then submit it with gbasf2 in the container."""
     analysis = _analysis(workdir, release=release)
     options = projects.Options(
-        files_per_job=_int(files_per_job, "--files-per-job"), cputime=_int(cputime, "--cputime"),
-        priority=_int(priority, "--priority"), jobtype=jobtype,
-        sites=tuple(site or ()), banned_sites=tuple(banned_site or ()), sandbox_files=tuple(f or ()),
+        files_per_job=_int(files_per_job, "--files-per-job"),
+        cputime=_int(cputime, "--cputime"),
+        priority=_int(priority, "--priority"),
+        jobtype=jobtype,
+        sites=tuple(site or ()),
+        banned_sites=tuple(banned_site or ()),
+        sandbox_files=tuple(f or ()),
     )
     result = analysis.submit(
-        steering, project=project, datasets=dataset or (), dslist=dslist, options=options,
-        dry_run=dry_run, skip_local_test=skip_local_test,
+        steering,
+        project=project,
+        datasets=dataset or (),
+        dslist=dslist,
+        options=options,
+        dry_run=dry_run,
+        skip_local_test=skip_local_test,
         confirm=None if yes else _confirm_on_terminal,
     )
     jobs = result.summary.get("Number of jobs", "?")
@@ -114,10 +125,19 @@ def submit(
 DRY_RUN = "print the docker run line, run nothing"
 
 
-@task(help={"project": PROJECT, "json": "print JSON for scripts", "dry_run": DRY_RUN,
-            "workdir": WORKDIR})
+@task(
+    help={
+        "project": PROJECT,
+        "json": "print JSON for scripts",
+        "dry_run": DRY_RUN,
+        "workdir": WORKDIR,
+    }
+)
 def status(
-    c: Context, project: str, json_: bool = False, dry_run: bool = False,
+    c: Context,
+    project: str,
+    json_: bool = False,
+    dry_run: bool = False,
     workdir: str | None = None,
 ) -> None:
     """Job counts and per-job rows of a project (one gb2_job_status call)."""
@@ -125,16 +145,27 @@ def status(
         return _dry_run(workdir, ["gb2_job_status", "-p", projects.check_name(project)])
     report = _analysis(workdir).status(project)
     if json_:
-        print(json.dumps({"project": project, "counts": report.counts(),
-                          "jobs": [asdict(j) for j in report.jobs]}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "project": project,
+                    "counts": report.counts(),
+                    "jobs": [asdict(j) for j in report.jobs],
+                },
+                indent=1,
+            )
+        )
         return
     done = sum(1 for j in report.jobs if j.status == "Done" and j.application_status == "Done")
-    print(f"{project}: {done}/{len(report.jobs)} done | "
-          + " ".join(f"{k}:{v}" for k, v in report.counts().items()))
+    print(
+        f"{project}: {done}/{len(report.jobs)} done | "
+        + " ".join(f"{k}:{v}" for k, v in report.counts().items())
+    )
     for j in report.jobs:
-        print(f"  {j.job_id:<12} {j.status:<10} {j.application_status:<22} {j.site:<14} "
-              f"{j.minor_status}")
-
+        print(
+            f"  {j.job_id:<12} {j.status:<10} {j.application_status:<22} {j.site:<14} "
+            f"{j.minor_status}"
+        )
 
 
 @task(
@@ -172,8 +203,11 @@ def monitor_(
         progress_log.info("%s", line)
 
     summary = analysis.monitor(
-        project, interval=_int(interval, "--interval"), auto_resubmit=auto_resubmit,
-        max_retries=_int(max_retries, "--max-retries"), on_progress=lambda p: show(p.line()),
+        project,
+        interval=_int(interval, "--interval"),
+        auto_resubmit=auto_resubmit,
+        max_retries=_int(max_retries, "--max-retries"),
+        on_progress=lambda p: show(p.line()),
     )
     for line in summary.lines():
         show(line)
@@ -282,7 +316,7 @@ def reschedule(c: Context, project: str, dry_run: bool = False, workdir: str | N
         "bkg_level": "search: BGx0 or BGx1",
         "skim_decay": "search: skim code",
         "workdir": WORKDIR,
-    }
+    },
 )
 def datasets(
     c: Context,
@@ -300,8 +334,12 @@ def datasets(
     analysis = _analysis(workdir)
     if action == "search":
         found = analysis.search_datasets(
-            mc_event=mc_event, campaign=campaign, data_type=data_type,
-            beam_energy=beam_energy, bkg_level=bkg_level, skim_decay=skim_decay,
+            mc_event=mc_event,
+            campaign=campaign,
+            data_type=data_type,
+            beam_energy=beam_energy,
+            bkg_level=bkg_level,
+            skim_decay=skim_decay,
         )
         print("\n".join(found) if found else "no matching datasets")
     elif action == "list" and lpn:
@@ -309,8 +347,10 @@ def datasets(
             size = f"  {entry.size}" if entry.size is not None else ""
             print(f"{entry.lfn}{size}")
     else:
-        raise ConfigError(f"unknown datasets action '{action}' (or list without an LPN)",
-                          fix="inv grid.datasets search --mc-event taupair | list /belle/...")
+        raise ConfigError(
+            f"unknown datasets action '{action}' (or list without an LPN)",
+            fix="inv grid.datasets search --mc-event taupair | list /belle/...",
+        )
 
 
 @task(help={"workdir": WORKDIR})
@@ -322,13 +362,23 @@ def projects_(c: Context, workdir: str | None = None) -> None:
     print(f"{'project':<34}{'status':<10}{'done':>6}{'fail':>6}{'run':>6}{'wait':>6}  manifest")
     for row in rows:
         mark = "yes" if row.project in local else "-"
-        print(f"{row.project:<34}{row.status:<10}{row.done:>6}{row.failed:>6}{row.running:>6}"
-              f"{row.waiting:>6}  {mark}")
+        print(
+            f"{row.project:<34}{row.status:<10}{row.done:>6}{row.failed:>6}{row.running:>6}"
+            f"{row.waiting:>6}  {mark}"
+        )
 
 
 for body, name in (
-    (submit, "submit"), (status, "status"), (monitor_, "monitor"), (download, "download"),
-    (logs, "logs"), (merge, "merge"), (kill, "kill"), (delete, "delete"),
-    (reschedule, "reschedule"), (datasets, "datasets"), (projects_, "projects"),
+    (submit, "submit"),
+    (status, "status"),
+    (monitor_, "monitor"),
+    (download, "download"),
+    (logs, "logs"),
+    (merge, "merge"),
+    (kill, "kill"),
+    (delete, "delete"),
+    (reschedule, "reschedule"),
+    (datasets, "datasets"),
+    (projects_, "projects"),
 ):
     ns.add_task(body, name=name)

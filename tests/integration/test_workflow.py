@@ -24,13 +24,15 @@ PASSPHRASE = "workflow test pass"
 
 @pytest.fixture(scope="module")
 def grid_cfg(mock_cfg: Config, user_image: str) -> Config:
-    settings = mockgrid.FailureSettings(failure_rate=0.25, seed=3, time_scale=0.02,
-                                        download_failure_rate=0.1)
+    settings = mockgrid.FailureSettings(
+        failure_rate=0.25, seed=3, time_scale=0.02, download_failure_rate=0.1
+    )
     mockgrid.up(mock_cfg, settings)
     user = testca.ensure_user(mock_cfg.state_path, *testca.DEMO_USERS[0])
     if not (mock_cfg.globus_path / "userkey.pem").is_file():
-        certificates.import_p12(user.p12, mock_cfg.globus_path, p12_password=user.password,
-                                key_passphrase=PASSPHRASE)
+        certificates.import_p12(
+            user.p12, mock_cfg.globus_path, p12_password=user.password, key_passphrase=PASSPHRASE
+        )
     proxy.init_proxy(mock_cfg, PASSPHRASE, "belle", 6)
     shutil.copy(ROOT / "examples" / "steering_taupair.py", mock_cfg.work_path)
     return mock_cfg
@@ -65,9 +67,22 @@ def test_submit_task_refuses_metacharacter_lpn_and_reused_name(grid_cfg: Config)
     ana = BelleIIGridAnalysis(cfg=grid_cfg)
     with pytest.raises(ConfigError):
         ana.submit("steering_taupair.py", project="it_bad_01", datasets=["/belle/MC/x;touch y"])
-    argv = [sys.executable, "-m", "invoke", "--search-root", str(ROOT), "grid.submit",
-            "steering_taupair.py", "--project", "it_bad_02", "--dataset", "/belle/MC/$(touch y)",
-            "--workdir", str(grid_cfg.work_path), "--yes"]
+    argv = [
+        sys.executable,
+        "-m",
+        "invoke",
+        "--search-root",
+        str(ROOT),
+        "grid.submit",
+        "steering_taupair.py",
+        "--project",
+        "it_bad_02",
+        "--dataset",
+        "/belle/MC/$(touch y)",
+        "--workdir",
+        str(grid_cfg.work_path),
+        "--yes",
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "characters the grid catalog cannot handle" in done.stderr
     assert not (grid_cfg.work_path / "y").exists()

@@ -55,9 +55,19 @@ def test_merge_needs_a_complete_download(tmp_path: Path, fake_home: Path) -> Non
         ana.merge("ana01", hadd=lambda argv: pytest.fail("hadd ran"))
     directory = tmp_path / "results" / "ana01"
     directory.mkdir(parents=True)
-    (directory / ".b2env-download.json").write_text(json.dumps(
-        {"project": "ana01", "directory": str(directory), "expected": 2,
-         "downloaded": ["a"], "retried": [], "missing": ["b"], "already_present": 0}))
+    (directory / ".b2env-download.json").write_text(
+        json.dumps(
+            {
+                "project": "ana01",
+                "directory": str(directory),
+                "expected": 2,
+                "downloaded": ["a"],
+                "retried": [],
+                "missing": ["b"],
+                "already_present": 0,
+            }
+        )
+    )
     with pytest.raises(GridError, match="not complete"):
         ana.merge("ana01", hadd=lambda argv: pytest.fail("hadd ran"))
 

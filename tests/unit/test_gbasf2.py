@@ -82,7 +82,12 @@ ana01        aexample  Running   10   1    5   4    2026-12-04 10:00:00   01:02:
 """
     (row,) = gbasf2.parse_project_summary(text)
     assert (row.project, row.status, row.done, row.failed, row.running, row.waiting) == (
-        "ana01", "Running", 10, 1, 5, 4
+        "ana01",
+        "Running",
+        10,
+        1,
+        5,
+        4,
     )
     assert row.submitted == "2026-12-04 10:00:00" and row.duration == "01:02:03"
 
@@ -90,7 +95,9 @@ ana01        aexample  Running   10   1    5   4    2026-12-04 10:00:00   01:02:
 def test_ds_list_plain_and_long() -> None:
     plain = gbasf2.parse_ds_list("/belle/user/a/ana01/sub00\n/belle/user/a/ana01/sub01\n")
     assert [f.lfn for f in plain] == ["/belle/user/a/ana01/sub00", "/belle/user/a/ana01/sub01"]
-    long = gbasf2.parse_ds_list("/belle/user/a/p/sub00/n_00000_job1_00.root  12345  adler32:0a1b2c3d\n")
+    long = gbasf2.parse_ds_list(
+        "/belle/user/a/p/sub00/n_00000_job1_00.root  12345  adler32:0a1b2c3d\n"
+    )
     assert long[0].size == 12345 and long[0].adler32 == "0a1b2c3d"
     assert gbasf2.parse_ds_list("No datasets found\n") == []
 
@@ -116,7 +123,8 @@ Files with duplicated jobID, not downloaded:
 
 def test_failed_lfns_line_with_local_dir_tail_gives_only_the_lfn() -> None:
     # Field case C17: the failed list had " in <local dir>" on each line.
-    line = "/belle/user/aexample/ana01/sub00/ntuple_00096_job196000001_00.root in /data/out/ana01/sub00"
+    lfn = "/belle/user/aexample/ana01/sub00/ntuple_00096_job196000001_00.root"
+    line = f"{lfn} in /data/out/ana01/sub00"
     assert gbasf2.parse_failed_lfns(line + "\n") == [
         "/belle/user/aexample/ana01/sub00/ntuple_00096_job196000001_00.root"
     ]
@@ -124,7 +132,9 @@ def test_failed_lfns_line_with_local_dir_tail_gives_only_the_lfn() -> None:
 
 
 def test_ds_search_output() -> None:
-    text = "Matching datasets found:\n\t/belle/MC/r/DB1/MC15ri_b/p1/s00/e1003/4S/r00000/taupair/mdst\n"
+    text = (
+        "Matching datasets found:\n\t/belle/MC/r/DB1/MC15ri_b/p1/s00/e1003/4S/r00000/taupair/mdst\n"
+    )
     assert gbasf2.parse_ds_search(text) == [
         "/belle/MC/r/DB1/MC15ri_b/p1/s00/e1003/4S/r00000/taupair/mdst"
     ]

@@ -7,7 +7,9 @@ import pytest
 from b2env import lfn
 from b2env.errors import ConfigError
 
-GOOD = "/belle/MC/release-06-00-08/DB00002100/MC15ri_b/prod00029043/s00/e1003/4S/r00000/taupair/mdst"
+GOOD = (
+    "/belle/MC/release-06-00-08/DB00002100/MC15ri_b/prod00029043/s00/e1003/4S/r00000/taupair/mdst"
+)
 
 
 def test_clean_lpn_passes_and_lfn_prefix_is_dropped() -> None:
@@ -54,10 +56,16 @@ def test_output_name_longer_than_limit_is_refused_and_limit_is_configurable() ->
 
 
 def test_output_lfn_is_split_into_naming_fields() -> None:
-    parsed = lfn.parse_output_lfn("/belle/user/aexample/ana01/sub00/ntuple_00096_job196000001_02.root")
+    parsed = lfn.parse_output_lfn(
+        "/belle/user/aexample/ana01/sub00/ntuple_00096_job196000001_02.root"
+    )
     assert parsed is not None
     assert (parsed.stem, parsed.index, parsed.job_id, parsed.retry, parsed.ext) == (
-        "ntuple", 96, "196000001", 2, ".root"
+        "ntuple",
+        96,
+        "196000001",
+        2,
+        ".root",
     )
     multi = lfn.parse_output_lfn("/belle/user/a/p/sub00/skim_00001_job5_00.udst.root")
     assert multi is not None and multi.ext == ".udst.root" and multi.stem == "skim"
@@ -73,9 +81,7 @@ def test_only_the_newest_reschedule_copy_is_kept() -> None:
         base + "ntuple_00002_job13_00.root",
         base + "hist_00001_job12_00.root",
     ]
-    assert lfn.newest_copies(lfns) == sorted(
-        [lfns[0], lfns[3], lfns[4], lfns[5]]
-    )
+    assert lfn.newest_copies(lfns) == sorted([lfns[0], lfns[3], lfns[4], lfns[5]])
 
 
 def test_local_path_follows_gb2_ds_get_layout() -> None:

@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,8 +58,12 @@ class FakeGrid:
         raise AssertionError(f"unexpected call {argv}")
 
     def render(self) -> str:
-        rows = [f"{len(self.jobs)} jobs are selected.", "",
-                " Job id     Status    MinorStatus    ApplicationStatus    Site", "=" * 60]
+        rows = [
+            f"{len(self.jobs)} jobs are selected.",
+            "",
+            " Job id     Status    MinorStatus    ApplicationStatus    Site",
+            "=" * 60,
+        ]
         for jid, (status, app) in self.jobs.items():
             rows.append(f"{jid}  {status}  Execution Complete  {app}  LCG.KEK.jp")
         rows.append("")
@@ -69,7 +74,7 @@ class FakeGrid:
         return sum(1 for c in self.calls if c[0] == "gb2_job_status")
 
 
-def make_monitor(grid: FakeGrid, tmp_path: Path, **kw) -> monitor.Monitor:  # type: ignore[no-untyped-def]
+def make_monitor(grid: FakeGrid, tmp_path: Path, **kw: Any) -> monitor.Monitor:
     kw.setdefault("max_retries", 3)
     kw.setdefault("backoff", (0.0, 0.0, 0.0))
     kw.setdefault("sleep", lambda s: None)
@@ -115,8 +120,14 @@ def test_one_status_call_per_poll(tmp_path: Path) -> None:
 def test_killed_and_failed_and_deleted_count_as_failed_stalled_only_after_n_polls(
     tmp_path: Path,
 ) -> None:
-    grid = FakeGrid({"1": ("Killed", "Unknown"), "2": ("Failed", "Failed"),
-                     "3": ("Deleted", "Unknown"), "4": ("Stalled", "Running")})
+    grid = FakeGrid(
+        {
+            "1": ("Killed", "Unknown"),
+            "2": ("Failed", "Failed"),
+            "3": ("Deleted", "Unknown"),
+            "4": ("Stalled", "Running"),
+        }
+    )
     mon = make_monitor(grid, tmp_path, stalled_polls=3)
     assert set(mon.poll().rescheduled) == {"1", "2", "3"}
     grid.jobs["4"] = ("Stalled", "Running")
@@ -214,7 +225,9 @@ def test_without_auto_resubmit_failed_jobs_fail_for_good(tmp_path: Path) -> None
 def test_all_done_project_exits_zero_with_summary(tmp_path: Path) -> None:
     grid = FakeGrid({str(i): ("Done", "Done") for i in range(20)})
     seen: list[str] = []
-    summary = make_monitor(grid, tmp_path).run(interval=0, on_progress=lambda p: seen.append(p.line()))
+    summary = make_monitor(grid, tmp_path).run(
+        interval=0, on_progress=lambda p: seen.append(p.line())
+    )
     assert summary.exit_code == 0 and summary.done == 20
     assert seen == ["ana01: 20/20 done | Done:20"]
 

@@ -30,12 +30,13 @@ if str(SERVICE) not in sys.path:
 from mockgrid_service import seed, server, settings  # noqa: E402
 
 EVENTS_PER_FILE = 20
-TAUPAIR = ("/belle/MC/release-08-00-00/DB00002481/MC15ri_a/prod00029130/s00/e1003/4S/r00000/"
-           "taupair/mdst")
+TAUPAIR = (
+    "/belle/MC/release-08-00-00/DB00002481/MC15ri_a/prod00029130/s00/e1003/4S/r00000/taupair/mdst"
+)
 
 # Stands in for the container's `with-basf2 <release> -- cmd ...` on the service side:
 # b2mock-make-mdst writes an mdst-shaped tree, basf2 writes one ntuple row per input event.
-WITH_BASF2 = r'''#!/usr/bin/env python3
+WITH_BASF2 = r"""#!/usr/bin/env python3
 import sys
 import numpy as np
 import uproot
@@ -59,7 +60,7 @@ if cmd == "basf2":
     print("[INFO] processed", sum(len(p["event"]) for p in parts), "events")
     sys.exit(0)
 sys.exit("unknown command " + cmd)
-'''
+"""
 
 
 @dataclass
@@ -76,8 +77,13 @@ class MockGrid:
     ) -> Completed:
         """A Gb2Caller running the mock client tools on the host."""
         done = subprocess.run(
-            [sys.executable, str(GBASF2 / "bin" / argv[0]), *argv[1:]], input=input or "",
-            text=True, capture_output=True, env=self.env, cwd=cwd or self.work, timeout=120,
+            [sys.executable, str(GBASF2 / "bin" / argv[0]), *argv[1:]],
+            input=input or "",
+            text=True,
+            capture_output=True,
+            env=self.env,
+            cwd=cwd or self.work,
+            timeout=120,
             check=False,
         )
         return Completed(list(argv), done.returncode, done.stdout, done.stderr)
@@ -96,8 +102,9 @@ class MockGrid:
 @pytest.fixture(scope="module")
 def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockGrid]:
     tmp = tmp_path_factory.mktemp("grid")
-    failures = mockgrid.FailureSettings(failure_rate=0.3, seed=5, time_scale=0.005,
-                                        download_failure_rate=0.2)
+    failures = mockgrid.FailureSettings(
+        failure_rate=0.3, seed=5, time_scale=0.005, download_failure_rate=0.2
+    )
     cfg = Config(state_dir=str(tmp / "state"), workdir=str(tmp))
     conf = settings.load_from(mockgrid.write_config(cfg, failures), tmp / "var")
     wrapper = tmp / "with-basf2"
@@ -107,7 +114,8 @@ def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockGrid]:
     conf.basf2_wrapper = [sys.executable, str(wrapper)]
     conf.cvmfs_root = tmp / "cvmfs"
     (conf.cvmfs_root / "belle.cern.ch" / "el9" / "releases" / "release-08-00-00").mkdir(
-        parents=True)
+        parents=True
+    )
     grid = server.Grid(conf)
     https = server.serve(grid)
     seed.seed_catalog(conf, grid.db, grid.catalog)
@@ -137,8 +145,11 @@ def client_env(tmp: Path, cfg: Config) -> dict[str, str]:
     (globus / "userkey.pem").write_bytes(user.identity.key_pem(b"demo pass"))
     (globus / "userkey.pem").chmod(0o400)
     return {
-        "HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-        "DIRACSYSCONFIG": str(dirac_cfg), "X509_CERT_DIR": str(cert_dir),
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "DIRACSYSCONFIG": str(dirac_cfg),
+        "X509_CERT_DIR": str(cert_dir),
         "X509_USER_PROXY": str(home / "x509up"),
     }
 
@@ -163,8 +174,9 @@ def test_submit_monitor_restart_download_merge(
     monkeypatch.setattr(analysis, "image_id", lambda cfg: "b2env/user:test")
     ana = BelleIIGridAnalysis(cfg=Config(workdir=str(mock.work), max_retries=5), call=mock.call)
     assert TAUPAIR in ana.search_datasets(mc_event="taupair")
-    result = ana.submit("steering_taupair.py", project="wf_taupair_01", datasets=[TAUPAIR],
-                        skip_local_test=True)
+    result = ana.submit(
+        "steering_taupair.py", project="wf_taupair_01", datasets=[TAUPAIR], skip_local_test=True
+    )
     assert result.submitted and result.summary["Number of jobs"] == "24"
     events_in = int(result.summary["Processed events"])
     assert events_in == 24 * EVENTS_PER_FILE
@@ -183,8 +195,9 @@ def test_submit_monitor_restart_download_merge(
     assert merged.entries == {"tau": events_in}
 
     with pytest.raises(Exception, match="used before"):
-        ana.submit("steering_taupair.py", project="wf_taupair_01", datasets=[TAUPAIR],
-                   skip_local_test=True)
+        ana.submit(
+            "steering_taupair.py", project="wf_taupair_01", datasets=[TAUPAIR], skip_local_test=True
+        )
 
 
 def test_thousand_job_project_is_polled_in_one_call_under_3_s(
@@ -197,16 +210,16 @@ def test_thousand_job_project_is_polled_in_one_call_under_3_s(
     monkeypatch.setattr(analysis, "image_id", lambda cfg: "b2env/user:test")
     mumu = TAUPAIR.replace("prod00029130", "prod00029134").replace("taupair", "mumu")
     ana = BelleIIGridAnalysis(cfg=Config(workdir=str(mock.work)), call=mock.call)
-    ana.submit("steering_taupair.py", project="wf_mumu_1000", datasets=[mumu],
-               skip_local_test=True)
+    ana.submit("steering_taupair.py", project="wf_mumu_1000", datasets=[mumu], skip_local_test=True)
     calls: list[list[str]] = []
 
     def counting(argv: Sequence[str], **kw: object) -> Completed:
         calls.append(list(argv))
         return mock.call(argv, **kw)  # type: ignore[arg-type]
 
-    watcher = monitor.Monitor(counting, "wf_mumu_1000", mock.work / "m1000.json",
-                              auto_resubmit=False)
+    watcher = monitor.Monitor(
+        counting, "wf_mumu_1000", mock.work / "m1000.json", auto_resubmit=False
+    )
     started = time.perf_counter()
     progress = watcher.poll()
     elapsed = time.perf_counter() - started

@@ -16,7 +16,9 @@ from b2env.errors import ConfigError, GridError, ProxyError
 from b2env.projects import Options
 from b2env.runner import Completed
 
-DATASET = "/belle/MC/release-06-00-08/DB00002100/MC15ri_b/prod00029043/s00/e1003/4S/r00000/taupair/mdst"
+DATASET = (
+    "/belle/MC/release-06-00-08/DB00002100/MC15ri_b/prod00029043/s00/e1003/4S/r00000/taupair/mdst"
+)
 SUMMARY = """\
 **************************************************
 **************** Project summary *****************
@@ -43,8 +45,9 @@ class FakeGrid:
         if argv[0] == "gb2_proxy_info":
             out = f"timeleft     : {self.proxy_left}\nDIRAC group  : belle\n"
         elif argv[0] == "gb2_project_summary":
-            out = "".join(f"{p} aexample Done 1 0 0 0 2026-11-01 10:00:00 01:00:00\n"
-                          for p in self.used)
+            out = "".join(
+                f"{p} aexample Done 1 0 0 0 2026-11-01 10:00:00 01:00:00\n" for p in self.used
+            )
         elif argv[0] == "gb2_ds_list":
             out = f"{DATASET}/sub00\n" if argv[-1] == DATASET else ""
         elif argv[0] == "gb2_check_release":
@@ -78,14 +81,29 @@ def test_submit_checks_then_submits_with_real_gbasf2_options_and_writes_manifest
     grid = FakeGrid()
     ana = make(workdir, grid, monkeypatch)
     options = Options(files_per_job=2, cputime=30, priority=5, sites=("LCG.KEK.jp",))
-    result = ana.submit("steering.py", project="tau_01", datasets=[DATASET], options=options,
-                        skip_local_test=True)
+    result = ana.submit(
+        "steering.py", project="tau_01", datasets=[DATASET], options=options, skip_local_test=True
+    )
     assert result.submitted and result.summary["Number of jobs"] == "20"
-    assert grid.tools() == ["gb2_proxy_info", "gb2_project_summary", "gb2_ds_list",
-                            "gb2_check_release", "gb2_ds_list", "gbasf2", "gbasf2"]
+    assert grid.tools() == [
+        "gb2_proxy_info",
+        "gb2_project_summary",
+        "gb2_ds_list",
+        "gb2_check_release",
+        "gb2_ds_list",
+        "gbasf2",
+        "gbasf2",
+    ]
     final = grid.calls[-1]
-    assert final[:7] == ["gbasf2", str(workdir / "steering.py"), "-p", "tau_01", "-s",
-                         "release-08-00-00", "-i"]
+    assert final[:7] == [
+        "gbasf2",
+        str(workdir / "steering.py"),
+        "-p",
+        "tau_01",
+        "-s",
+        "release-08-00-00",
+        "-i",
+    ]
     for pair in (["-n", "2"], ["--cputime", "30"], ["--priority", "5"], ["--site", "LCG.KEK.jp"]):
         assert " ".join(pair) in " ".join(final)
     assert final[-1] == "--force" and grid.calls[-2][-1] == "--dry_run"
@@ -131,8 +149,9 @@ def test_reused_project_name_is_refused_before_gbasf2(
 ) -> None:
     grid = FakeGrid(used=["tau_04"])
     with pytest.raises(GridError, match="used before"):
-        make(workdir, grid, monkeypatch).submit("steering.py", project="tau_04",
-                                                datasets=[DATASET], skip_local_test=True)
+        make(workdir, grid, monkeypatch).submit(
+            "steering.py", project="tau_04", datasets=[DATASET], skip_local_test=True
+        )
     assert "gbasf2" not in grid.tools()
 
 
@@ -149,20 +168,32 @@ def test_second_submission_of_the_same_name_is_refused(
 def test_short_proxy_refuses_submission(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     grid = FakeGrid(proxy_left="00:20:00")
     with pytest.raises(ProxyError, match="20 min left"):
-        make(workdir, grid, monkeypatch).submit("steering.py", project="tau_06",
-                                                datasets=[DATASET], skip_local_test=True)
+        make(workdir, grid, monkeypatch).submit(
+            "steering.py", project="tau_06", datasets=[DATASET], skip_local_test=True
+        )
     assert grid.tools() == ["gb2_proxy_info"]
 
 
-def test_unknown_release_and_missing_dataset(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_release_and_missing_dataset(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     grid = FakeGrid()
     ana = make(workdir, grid, monkeypatch)
     with pytest.raises(GridError, match="release-07-00-00 is not available"):
-        ana.submit("steering.py", project="tau_07", datasets=[DATASET], release="release-07-00-00",
-                   skip_local_test=True)
+        ana.submit(
+            "steering.py",
+            project="tau_07",
+            datasets=[DATASET],
+            release="release-07-00-00",
+            skip_local_test=True,
+        )
     with pytest.raises(GridError, match="does not exist on the grid"):
-        ana.submit("steering.py", project="tau_08", datasets=["/belle/MC/nothing/here"],
-                   skip_local_test=True)
+        ana.submit(
+            "steering.py",
+            project="tau_08",
+            datasets=["/belle/MC/nothing/here"],
+            skip_local_test=True,
+        )
     assert "gbasf2" not in grid.tools()
 
 
@@ -180,8 +211,9 @@ def test_bad_options_run_nothing(
 ) -> None:
     grid = FakeGrid()
     with pytest.raises(ConfigError, match=message):
-        make(workdir, grid, monkeypatch).submit("steering.py", project="tau_09",
-                                                datasets=[DATASET], options=options)
+        make(workdir, grid, monkeypatch).submit(
+            "steering.py", project="tau_09", datasets=[DATASET], options=options
+        )
     assert grid.calls == []
 
 
@@ -203,10 +235,12 @@ def test_steering_outside_workdir_or_broken_is_refused(
 def test_dslist_file_is_read_and_checked(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (workdir / "inputs.txt").write_text(f"# taupair\n{DATASET}\n")
     grid = FakeGrid()
-    make(workdir, grid, monkeypatch).submit("steering.py", project="tau_11", dslist="inputs.txt",
-                                            skip_local_test=True)
+    make(workdir, grid, monkeypatch).submit(
+        "steering.py", project="tau_11", dslist="inputs.txt", skip_local_test=True
+    )
     assert ["--input_dslist", str(workdir / "inputs.txt")] == grid.calls[-1][6:8]
     (workdir / "bad.txt").write_text("/belle/MC/a b\n")
     with pytest.raises(ConfigError):
-        make(workdir, FakeGrid(), monkeypatch).submit("steering.py", project="tau_12",
-                                                      dslist="bad.txt")
+        make(workdir, FakeGrid(), monkeypatch).submit(
+            "steering.py", project="tau_12", dslist="bad.txt"
+        )

@@ -295,20 +295,14 @@ def parse_failed_lfns(text: str) -> list[str]:
     return lfns
 
 
-def parse_timeleft(text: str) -> int | None:
-    """Seconds left from the ``timeleft`` line of gb2_proxy_info (``HH:MM:SS``)."""
-    match = re.search(r"^timeleft\s*:\s*(\d+):(\d\d):(\d\d)", text, re.MULTILINE)
-    if match is None:
-        return None
-    hours, minutes, seconds = (int(g) for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
-
-
 def proxy_seconds_left(call: Gb2Caller) -> int:
     """Seconds the proxy has left as the gb2 tools see it; 0 when there is none."""
+    from b2env.proxy import parse_proxy_info, seconds_from
+
     done = call(["gb2_proxy_info"])
-    left = parse_timeleft(done.stdout) if done.returncode == 0 else None
-    return left or 0
+    if done.returncode != 0:
+        return 0
+    return seconds_from(parse_proxy_info(done.stdout).get("timeleft", ""))
 
 
 # -- actions ----------------------------------------------------------------------------------

@@ -140,10 +140,18 @@ def test_ds_search_output() -> None:
     ]
 
 
-def test_proxy_timeleft() -> None:
-    text = "subject      : /DC=org/CN=x\ntimeleft     : 23:59:58\nDIRAC group  : belle\n"
-    assert gbasf2.parse_timeleft(text) == 23 * 3600 + 59 * 60 + 58
-    assert gbasf2.parse_timeleft("nothing") is None
+def test_proxy_seconds_left_from_gb2_proxy_info() -> None:
+    from b2env.runner import Completed
+
+    def call(argv, *, cwd=None, input=None):  # type: ignore[no-untyped-def]
+        text = "subject      : /DC=org/CN=x\ntimeleft     : 23:59:58\nDIRAC group  : belle\n"
+        return Completed(list(argv), 0, text, "")
+
+    def no_proxy(argv, *, cwd=None, input=None):  # type: ignore[no-untyped-def]
+        return Completed(list(argv), 1, "Error: Proxy file /tmp/x does not exist\n", "")
+
+    assert gbasf2.proxy_seconds_left(call) == 23 * 3600 + 59 * 60 + 58
+    assert gbasf2.proxy_seconds_left(no_proxy) == 0
 
 
 def test_checked_call_raises_on_error_line_even_with_exit_0() -> None:

@@ -302,6 +302,7 @@ PROBE = r'''
 import glob, json, os, ssl, subprocess, sys, urllib.request
 req = json.loads(sys.argv[1])
 LIB, REL, GROUP = req["libexec"], req["release"], req["group"]
+ROOT = req.get("root", "/cvmfs")
 done = {}
 
 def emit(cid, name, status, message, fix=None, evidence=()):
@@ -328,7 +329,7 @@ def gbasf2(argv):
     return run([LIB + "/with-gbasf2", "--group", GROUP] + setup + ["--"] + argv)
 
 def basf2_chain():
-    tree = "/cvmfs/belle.cern.ch/%s/releases" % req["os"]
+    tree = "%s/belle.cern.ch/%s/releases" % (ROOT, req["os"])
     names = ("cvmfs.tree", "basf2.release", "basf2.b2setup", "basf2.version")
     titles = ("basf2 tree for " + req["os"], "release " + REL, "b2setup " + REL,
               "basf2 --version")
@@ -358,7 +359,7 @@ def basf2_chain():
     emit(names[3], titles[3], "ok", tail(out, 1)[0] if tail(out, 1) else REL)
 
 def gbasf2_chain():
-    base = "/cvmfs/belle.kek.jp/grid/gbasf2/"
+    base = ROOT + "/belle.kek.jp/grid/gbasf2/"
     tried = ([req["setup"]] if req["setup"] else []) + [base + "pro/bashrc",
                                                         base + "production/bashrc"]
     if not req["cvmfs"]:

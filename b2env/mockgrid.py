@@ -166,6 +166,7 @@ def up(cfg: Config, settings: FailureSettings | None = None, *, timeout: float =
     image = images.build_context_image(
         IMAGE_NAME, CONTEXT_DIR, base=base, build_args={"BASE_IMAGE": base}
     )
+    engine.client().images.get(image).tag(f"b2env/{IMAGE_NAME}", "latest")  # compose.yaml
     engine.ensure_network(cfg.network)
     _ensure_volume()
     fingerprint = _fingerprint(config, image, cvmfs)
@@ -236,6 +237,12 @@ def _wait_healthy(timeout: float) -> None:
         evidence=logs(tail=20).splitlines(),
         fix="read 'inv mock.logs'; 'inv mock.down --volumes' resets its state",
     )
+
+
+def restart(cfg: Config, *, timeout: float = 300) -> None:
+    """Restart the service container (its state volume stays) and wait until it is healthy."""
+    run(["docker", "restart", CONTAINER], error=GridError, fix="start it with 'inv mock.up'")
+    _wait_healthy(timeout)
 
 
 def down(cfg: Config, *, volumes: bool = False) -> None:

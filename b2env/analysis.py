@@ -52,6 +52,10 @@ class BelleIIGridAnalysis:
             Path(workdir).expanduser() if workdir else None, overrides=overrides
         )
         self.call = call or gbasf2.container_caller(self.cfg)
+        # The container reads cfg.proxy_file: check it on the host, no container start per poll.
+        self.proxy_left = (
+            (lambda: gbasf2.proxy_seconds_left(self.call)) if call else self._local_proxy_left
+        )
 
     @property
     def workdir(self) -> Path:
@@ -140,7 +144,7 @@ class BelleIIGridAnalysis:
             max_retries=self.cfg.max_retries if max_retries is None else max_retries,
             stalled_polls=self.cfg.stalled_polls,
             auto_resubmit=auto_resubmit,
-            proxy_left=lambda: gbasf2.proxy_seconds_left(self.call),
+            proxy_left=self.proxy_left,
             renew_proxy=renew_proxy,
         )
         every = self.cfg.monitor_interval if interval is None else interval
@@ -244,6 +248,14 @@ class BelleIIGridAnalysis:
                 fix=f"run 'inv grid.monitor --project {project} --auto-resubmit' first, "
                 "or pass --allow-partial to take what is there",
             )
+
+    def _local_proxy_left(self) -> int:
+        from b2env import proxy
+
+        try:
+            return proxy.read_proxy(self.cfg.proxy_file).seconds_left
+        except B2envError:
+            return 0
 
     def _release_of(self, project: str) -> str:
         manifest = projects.read_manifest(self.workdir, project)

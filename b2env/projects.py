@@ -8,6 +8,7 @@ analysis in ``.b2env/projects/<project>.json`` and later tasks read it.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import json
@@ -258,7 +259,7 @@ def prepare(
     lpns = read_dslist(list_file) if list_file else lpns
     check_options(options, workdir)
     steering_path = inside_workdir(steering, workdir, "steering")
-    check_steering(steering_path)
+    check_steering(steering_path, cfg.lfn_max_length)
 
     left = gbasf2.proxy_seconds_left(call)
     if left < MIN_PROXY_SECONDS:
@@ -273,21 +274,26 @@ def prepare(
     return Plan(project, steering_path, cfg.release, tuple(lpns), list_file, options, workdir)
 
 
-def check_steering(path: Path) -> None:
-    """The steering file is Python that compiles (it is not run here)."""
+def check_steering(path: Path, lfn_max_length: int = 200) -> None:
+    """The steering file is Python that parses (it is not run here), and every ``.root`` name
+    it writes is a clean, short base name: it becomes part of an output LFN (field case C18)."""
     if path.suffix != ".py":
         raise ConfigError(
             f"steering file {path.name} is not a .py file",
             fix="pass the basf2 steering script, e.g. steering_taupair.py",
         )
     try:
-        compile(path.read_text(), str(path), "exec")
+        tree = ast.parse(path.read_text(), str(path))
     except SyntaxError as exc:
         raise ConfigError(
             f"steering file {path.name} has a syntax error on line {exc.lineno}",
             evidence=[str(exc)],
             fix=f"fix {path}, then run 'inv basf2.check'",
         ) from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.endswith(".root"):
+                lfn.check_output_name(Path(node.value).name, lfn_max_length)
 
 
 def check_release_on_grid(call: gbasf2.Gb2Caller, release: str) -> None:

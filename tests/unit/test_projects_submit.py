@@ -244,3 +244,19 @@ def test_dslist_file_is_read_and_checked(workdir: Path, monkeypatch: pytest.Monk
         make(workdir, FakeGrid(), monkeypatch).submit(
             "steering.py", project="tau_12", dslist="bad.txt"
         )
+
+
+def test_c18_output_name_with_space_or_too_long_in_steering_runs_nothing(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grid = FakeGrid()
+    ana = make(workdir, grid, monkeypatch)
+    (workdir / "bad_name.py").write_text(
+        "import modularAnalysis as ma\nma.variablesToNtuple('tau+', [], filename='B2Kpi ntuple;v1.root')\n"
+    )
+    with pytest.raises(ConfigError, match="cannot handle"):
+        ana.submit("bad_name.py", project="tau_13", datasets=[DATASET])
+    (workdir / "long_name.py").write_text(f"out = '{'x' * 201}.root'\n")
+    with pytest.raises(ConfigError, match="206 characters"):
+        ana.submit("long_name.py", project="tau_13", datasets=[DATASET])
+    assert grid.calls == []

@@ -252,7 +252,8 @@ def test_c18_output_name_with_space_or_too_long_in_steering_runs_nothing(
     grid = FakeGrid()
     ana = make(workdir, grid, monkeypatch)
     (workdir / "bad_name.py").write_text(
-        "import modularAnalysis as ma\nma.variablesToNtuple('tau+', [], filename='B2Kpi ntuple;v1.root')\n"
+        "import modularAnalysis as ma\n"
+        "ma.variablesToNtuple('tau+', [], filename='B2Kpi ntuple;v1.root')\n"
     )
     with pytest.raises(ConfigError, match="cannot handle"):
         ana.submit("bad_name.py", project="tau_13", datasets=[DATASET])

@@ -120,7 +120,7 @@ def _download_all(client: Client, files: List[Dict], se: Optional[str]) -> Tuple
             continue
         print(f"Trying to download {client.pfn(entry['lfn'])} to {target}")
         if se and se != entry.get("se", SE_NAME):
-            print(f"Error: no replica of {entry['lfn']} at {se}")
+            print(f"No replica of {entry['lfn']} at {se}")
             failed.append(entry["lfn"])
             continue
         if _download_one(client, entry, target):
@@ -136,12 +136,12 @@ def _download_one(client: Client, entry: Dict, target: Path) -> bool:
     try:
         partial.write_bytes(client.download(entry["lfn"]))
     except GridError as exc:
-        print(f"Error: download of {entry['lfn']} failed: {exc}")
+        print(f"Download of {entry['lfn']} failed: {exc}")
         partial.unlink(missing_ok=True)
         return False
     size, checksum = partial.stat().st_size, adler32_of(partial)
     if size != entry["size"] or checksum != entry["adler32"]:
-        print(f"Error: {entry['lfn']}: size/adler32 {size}/{checksum} differ from the catalog "
+        print(f"Transfer of {entry['lfn']} is corrupt: size/adler32 {size}/{checksum} differ from the catalog "
               f"{entry['size']}/{entry['adler32']}")
         partial.unlink()
         return False

@@ -17,7 +17,7 @@ SUMMARY_KEYS = ("Completed", "Deleted", "Done", "Failed", "Killed", "Running", "
 BUCKET = {"Received": "Waiting", "Checking": "Waiting", "Staging": "Waiting",
           "Matched": "Waiting", "Rescheduled": "Waiting", "Submitting": "Waiting",
           "Completing": "Running"}
-RULE = "=" * 110
+RULE = "=" * 114
 
 
 def _ids(values: List[str]) -> List[int]:
@@ -57,10 +57,10 @@ def print_status(rows: List[list]) -> None:
     print(f"{len(rows)} jobs are selected.")
     if not rows:
         return
-    out = ["", f" {'Job id':<11}{'Status':<12}{'MinorStatus':<42}{'ApplicationStatus':<34}Site", RULE]
+    out = ["", f" {'Job id':<11}{'Status':<12}{'MinorStatus':<46}{'ApplicationStatus':<34}Site", RULE]
     counts = dict.fromkeys(SUMMARY_KEYS, 0)
     for job_id, _project, status, minor, app, site, *_ in rows:
-        out.append(f"{job_id:<11} {status:<11} {minor:<41} {app:<33} {site}")
+        out.append(f"{job_id:<11} {status:<11} {minor:<45} {app:<33} {site}")
         bucket = BUCKET.get(status, status)
         if bucket in counts:
             counts[bucket] += 1

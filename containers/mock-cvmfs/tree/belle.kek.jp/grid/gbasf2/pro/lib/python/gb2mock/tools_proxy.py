@@ -110,7 +110,9 @@ def _issue(
         print(f"Error: {username} is not a member of group {group}")
         return 1
     print(f"Creating proxy for {username}@{group} ({user_dn})")
-    data, _ = make_proxy(cert, key, group, hours, bits=args.strength)
+    data, end = make_proxy(cert, key, group, hours, bits=args.strength)
+    if end < now() + dt.timedelta(hours=hours) - dt.timedelta(minutes=1):
+        print(f"Proxy lifetime capped at the certificate's end, {end:%Y-%m-%d %H:%M} UTC")
     out = Path(args.out) if args.out else proxy_location()
     write_private(out, data)
     print("Added VOMS attribute /belle")

@@ -14,6 +14,7 @@ import logging
 import os
 import pwd
 import secrets
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,8 +74,8 @@ def run_spec(
     """The container run for ``argv`` under ``cfg``; see the module doc for the policy."""
     from b2env import images
 
-    stdin_tty = sys.stdin.isatty()
-    interactive = stdin_tty if interactive is None else interactive
+    stdin_tty = _isatty(sys.stdin) and _isatty(sys.stdout)
+    interactive = stdin_has_input() if interactive is None else interactive
     work = str(cfg.work_path)
     cvmfs = cvmfs_use(cfg)
     home = container_home(cfg)
@@ -99,6 +100,24 @@ def run_spec(
         remove=not engine.keep_containers(),
         name=f"b2env-run-{secrets.token_hex(4)}",
     )
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdin_has_input() -> bool:
+    """True when stdin is a terminal, a pipe or a file: then the container gets it (-i)."""
+    if _isatty(sys.stdin):
+        return True
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
 def cvmfs_use(cfg: Config) -> CvmfsUse:
@@ -278,8 +297,10 @@ def execute(
     """Run ``spec`` with the docker CLI; output streams to the terminal unless ``capture``."""
     from b2env import images
 
-    if input is not None and not spec.interactive:
+    if input is not None:
         spec = dataclasses.replace(spec, interactive=True, tty=False)
+    if capture and spec.tty:  # a TTY would merge stderr into stdout and add CRs
+        spec = dataclasses.replace(spec, tty=False)
     if spec.network:
         engine.ensure_network(spec.network)
     done = runner.run(docker_argv(spec), check=False, capture=capture, input=input,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -165,13 +166,26 @@ def test_keep_containers_drops_rm(cfg: Config, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_tty_only_when_stdin_is_a_tty(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+    monkeypatch.setattr(container, "_isatty", lambda stream: False)
+    monkeypatch.setattr(container, "stdin_has_input", lambda: False)
     s = spec(cfg)
     assert not s.tty and not s.interactive
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(container, "stdin_has_input", lambda: True)
+    s = spec(cfg)
+    assert s.interactive and not s.tty  # piped input reaches the command, no TTY
+    monkeypatch.setattr(container, "_isatty", lambda stream: True)
     s = spec(cfg)
     assert s.tty and s.interactive
     assert {"--interactive", "--tty"} <= set(container.docker_argv(s))
+
+
+def test_captured_runs_never_get_a_tty(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(runner, "run", lambda argv, **kw: seen.append(argv)
+                        or runner.Completed(argv, 0, "", ""))
+    tty_spec = dataclasses.replace(spec(cfg), tty=True, interactive=True)
+    container.execute(tty_spec, capture=True)
+    assert "--tty" not in seen[0] and "--interactive" in seen[0]
 
 
 def test_paths_with_commas_are_quoted(cfg: Config, tmp_path: Path) -> None:

@@ -299,8 +299,8 @@ def execute(
 
     if input is not None:
         spec = dataclasses.replace(spec, interactive=True, tty=False)
-    if capture and spec.tty:  # a TTY would merge stderr into stdout and add CRs
-        spec = dataclasses.replace(spec, tty=False)
+    elif capture:  # no TTY (it would merge stderr into stdout), no stdin taken from the caller
+        spec = dataclasses.replace(spec, interactive=False, tty=False)
     if spec.network:
         engine.ensure_network(spec.network)
     done = runner.run(docker_argv(spec), check=False, capture=capture, input=input,

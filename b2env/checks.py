@@ -226,8 +226,11 @@ def container_checks(cfg: Config, *, key_ok: bool, proxy_ok: bool, cvmfs_ok: boo
         "proxy": proxy_ok, "mock_url": cfg.mock_grid_url if container.uses_mock_grid(cfg, mode)
         else "", "libexec": container.LIBEXEC,
     }
+    # Without usable CVMFS the probe still checks the key: start the container without /cvmfs
+    # so that the CVMFS fault stays the only failing line.
+    run_cfg = cfg if request["cvmfs"] else cfg.with_overrides(cvmfs_mode="none")
     try:
-        spec = container.run_spec(cfg, ["python3", "-c", PROBE, json.dumps(request)],
+        spec = container.run_spec(run_cfg, ["python3", "-c", PROBE, json.dumps(request)],
                                   interactive=False, image=images.planned_tag(cfg))
         done = container.execute(spec, capture=True, timeout=600)
     except B2envError as exc:

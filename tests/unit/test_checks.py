@@ -300,3 +300,36 @@ def test_probe_unreadable_key(fake_tree: dict[str, Path]) -> None:
 def test_probe_without_cvmfs_skips_everything_cvmfs(fake_tree: dict[str, Path]) -> None:
     found = probe(fake_tree, cvmfs=False)
     assert [k for k, v in statuses(found).items() if v != "skip"] == ["container.key"]
+
+
+def test_missing_mock_cvmfs_is_one_failing_line_and_the_probe_runs_without_cvmfs(
+        cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    from b2env import container, engine, images, runner
+    from b2env.errors import ImageError
+
+    def no_stand_in(c: Config) -> Path:
+        raise ImageError("the mock CVMFS stand-in is not available", fix="update b2env")
+
+    started: list[Config] = []
+
+    def run_spec(c: Config, argv: list[str], **kw: object) -> str:
+        started.append(c)
+        return "spec"
+
+    def execute(spec: str, **kw: object) -> runner.Completed:
+        line = {"id": "container.key", "name": "key", "status": "ok", "message": "readable",
+                "fix": None, "evidence": []}
+        return runner.Completed([], 0, json.dumps(line) + "\n", "")
+
+    mock_cfg = cfg.with_overrides(cvmfs_mode="mock")
+    monkeypatch.setattr(container, "staged_mock_cvmfs", no_stand_in)
+    monkeypatch.setattr(container, "run_spec", run_spec)
+    monkeypatch.setattr(container, "execute", execute)
+    monkeypatch.setattr(checks, "engine_check", lambda: checks.ok("engine", "Docker", "up"))
+    monkeypatch.setattr(checks, "image_check", lambda c: checks.ok("image", "image", "there"))
+    monkeypatch.setattr(images, "planned_tag", lambda c: "b2env/test:unit")
+    monkeypatch.setattr(engine, "labels", lambda *a, **k: {})
+    results = checks.run_checks(mock_cfg, passphrase=PASSPHRASE)
+    assert [c.id for c in checks.failed(results)] == ["cvmfs"]
+    assert started[0].cvmfs_mode == "none"
+    assert results[-1].id == "container.key" and results[-1].status == "ok"

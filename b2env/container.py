@@ -74,6 +74,7 @@ def run_spec(
     """The container run for ``argv`` under ``cfg``; see the module doc for the policy."""
     from b2env import images
 
+    cfg = images.with_run_os(cfg)
     stdin_tty = _isatty(sys.stdin) and _isatty(sys.stdout)
     interactive = stdin_has_input() if interactive is None else interactive
     work = str(cfg.work_path)

@@ -246,13 +246,39 @@ def check_present(tag: str) -> None:
         )
 
 
+def remember_built_os(cfg: Config) -> None:
+    """`inv image.build` records its OS: runs with no OS configured use that image."""
+    path = cfg.state_path / "images" / "last-built-os"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(cfg.os + "\n")
+    except OSError as exc:
+        log.debug("cannot record the last built OS in %s: %s", path, exc)
+
+
+def with_run_os(cfg: Config) -> Config:
+    """``cfg`` with the OS of the last `inv image.build` when no layer chose an OS."""
+    if cfg.image or cfg.sources.get("os", "default") != "default":
+        return cfg
+    try:
+        built = (cfg.state_path / "images" / "last-built-os").read_text().strip()
+    except OSError:
+        return cfg
+    if built in BASES and built != cfg.os:
+        log.debug("no OS configured: using the %s image built last", built)
+        return cfg.with_overrides(source="last inv image.build", os=built)
+    return cfg
+
+
 def planned_tag(cfg: Config) -> str:
     """The image a run would use, without building: for --dry-run."""
+    cfg = with_run_os(cfg)
     return cfg.image or remembered_tag(cfg) or user_tag(cfg.os)
 
 
 def user_image_tag(cfg: Config) -> str:
     """``cfg.image``, else the recorded tag of unchanged inputs, else build (ensure)."""
+    cfg = with_run_os(cfg)
     return cfg.image or remembered_tag(cfg) or ensure_user_image(cfg)
 
 

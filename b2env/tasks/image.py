@@ -40,6 +40,7 @@ def build(c, os=None, no_cache=False, engine=None, dry_run=False, workdir=None):
     started = time.monotonic()
     tag = images.ensure_user_image(cfg, no_cache=no_cache, refresh_base=no_cache)
     if not cfg.image:
+        images.remember_built_os(cfg)
         images.write_lock(cfg.work_path / images.LOCK_FILE, cfg.os, images.lock_entry(cfg, tag))
     print(f"{tag}  ({time.monotonic() - started:.1f} s)")
     if cfg.engine == "apptainer":

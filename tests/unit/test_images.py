@@ -193,3 +193,14 @@ def test_compose_plugin_link(tmp_path: Path) -> None:
     assert compose.install_plugin(env) == link  # idempotent
     argv = compose.compose_argv("config", profiles=["mock"])
     assert argv[1:] == ["-f", str(compose.COMPOSE_FILE), "--profile", "mock", "config"]
+
+
+def test_runs_use_the_last_built_os_only_when_none_is_configured(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    unset = Config(os="el9", state_dir=state, sources={"os": "default"})
+    assert images.with_run_os(unset).os == "el9"
+    images.remember_built_os(Config(os="debian12", state_dir=state))
+    chosen = images.with_run_os(unset)
+    assert (chosen.os, chosen.sources["os"]) == ("debian12", "last inv image.build")
+    configured = Config(os="el9", state_dir=state, sources={"os": "env B2ENV_OS"})
+    assert images.with_run_os(configured).os == "el9"

@@ -155,8 +155,32 @@ def cvmfs_mounts(cfg: Config, cvmfs: CvmfsUse) -> list[Mount]:
                 fix="install and configure the CVMFS client (cvmfs_config probe belle.cern.ch), "
                 "or set cvmfs_mode to mock",
             )
-        return [Mount("/cvmfs", "/cvmfs", read_only=True, propagation="rslave")]
+        propagation = "rslave" if propagates("/cvmfs") else None
+        if propagation is None:
+            log.warning("/cvmfs is on a private mount: repositories that autofs mounts after the "
+                        "container starts will not appear in it (make it shared: "
+                        "sudo mount --make-rshared /)")
+        return [Mount("/cvmfs", "/cvmfs", read_only=True, propagation=propagation)]
     return [Mount(str(staged_mock_cvmfs(cfg)), "/cvmfs", read_only=True)]
+
+
+def propagates(path: str, mountinfo: str | None = None) -> bool:
+    """Whether the mount holding ``path`` is shared or a slave (needed for an rslave bind)."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text()
+        except OSError:
+            return False
+    best, tags = "", ""
+    for line in mountinfo.splitlines():
+        fields = line.split(" - ", 1)[0].split()
+        if len(fields) < 6:
+            continue
+        point = fields[4]
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, tags = point, " ".join(fields[6:])
+    return "shared:" in tags or "master:" in tags
 
 
 def staged_mock_cvmfs(cfg: Config) -> Path:

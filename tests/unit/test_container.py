@@ -105,11 +105,38 @@ def test_proxy_directory_shared_read_write(cfg: Config) -> None:
 
 def test_host_cvmfs_binds_all_of_cvmfs_rslave(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(container, "host_has_cvmfs", lambda cfg: True)
+    monkeypatch.setattr(container, "propagates", lambda path: True)
     s = spec(cfg.with_overrides(cvmfs_mode="host"))
     assert by_target(s)["/cvmfs"] == Mount("/cvmfs", "/cvmfs", True, "rslave")
     assert "type=bind,source=/cvmfs,target=/cvmfs,readonly,bind-propagation=rslave" in (
         container.docker_argv(s)
     )
+
+
+MOUNTINFO = """\
+27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+40 27 0:35 / /cvmfs rw,relatime shared:20 - autofs systemd-1 rw
+90 40 0:60 / /cvmfs/belle.cern.ch ro,relatime shared:50 - fuse cvmfs2 ro
+"""
+
+
+def test_propagation_is_read_from_mountinfo() -> None:
+    assert container.propagates("/cvmfs", MOUNTINFO)
+    private = MOUNTINFO.replace("shared:20", "").replace("shared:1", "")
+    assert not container.propagates("/cvmfs", private)
+    assert container.propagates("/cvmfs", private.replace("shared:1", "master:3")) is False
+    assert container.propagates("/data/x", "27 1 254:0 / / rw master:3 - ext4 /dev/vda rw")
+
+
+def test_private_cvmfs_mount_binds_without_propagation(
+    cfg: Config, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(container, "host_has_cvmfs", lambda cfg: True)
+    monkeypatch.setattr(container, "propagates", lambda path: False)
+    with caplog.at_level(logging.WARNING, logger="b2env.container"):
+        s = spec(cfg.with_overrides(cvmfs_mode="host"))
+    assert by_target(s)["/cvmfs"] == Mount("/cvmfs", "/cvmfs", True, None)
+    assert any("private mount" in r.getMessage() for r in caplog.records)
 
 
 def test_host_mode_without_cvmfs_is_refused(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
-from b2env import compose, container, engine, images, runner
+from b2env import bootstrap, compose, container, engine, images, runner
 from b2env.config import Config
 from b2env.container import Mount
 
@@ -200,3 +202,47 @@ def test_el9_base_is_pulled_or_refused_cleanly(tmp_path: Path) -> None:
         assert done.returncode == 4
         assert done.stderr.count("error:") == 1
         assert "cannot get a base image for 'el9' (almalinux:9)" in done.stderr
+
+
+def test_failed_build_leaves_no_tag_and_shows_the_evidence(user_image: str, tmp_path: Path) -> None:
+    context = tmp_path / "broken"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        "ARG BASE\nFROM ${BASE}\nRUN echo b2env-build-evidence && exit 3\n")
+    with pytest.raises(images.ImageError, match="building b2env/h1-broken-test:") as err:
+        images.build_context_image("h1-broken-test", context, base=user_image)
+    assert any("b2env-build-evidence" in line for line in err.value.evidence)
+    tags = [t for i in engine.client().images.list("b2env/h1-broken-test") for t in i.tags]
+    assert tags == []
+
+
+def test_bootstrap_reuses_the_base_and_rootfs_comes_from_the_host_mirror(tmp_path: Path) -> None:
+    lines = bootstrap.mirror_lines("bookworm", bootstrap.read_sources())
+    started = time.monotonic()
+    tag = bootstrap.bootstrap_base("debian12")
+    assert time.monotonic() - started < 3
+    assert tag == bootstrap.base_tag("debian12", lines)
+    assert engine.client().images.get(tag).labels["org.b2env.source"] == "bootstrap"
+
+
+@pytest.mark.slow
+def test_rootfs_bootstrap_from_the_host_mirror(tmp_path: Path) -> None:
+    lines = bootstrap.mirror_lines("bookworm", bootstrap.read_sources())
+    tarball = tmp_path / "rootfs.tar"
+    bootstrap._make_rootfs("bookworm", lines, tarball)
+    with tarfile.open(tarball) as tar:
+        names = set(tar.getnames())
+        assert {"./etc/debian_version", "./usr/bin/apt-get"} <= names
+        sources = tar.extractfile("./etc/apt/sources.list")
+        assert sources is not None and lines[0] in sources.read().decode()
+
+
+def test_apptainer_engine_is_shown_or_said_missing(user_image: str, tmp_path: Path) -> None:
+    env = {"B2ENV_ENGINE": "apptainer"}
+    dry = inv("shell", "--dry-run", "--", "id", cwd=tmp_path, env=env)
+    assert dry.returncode == 0
+    assert "\napptainer exec --cleanenv " in dry.stdout
+    if shutil.which("apptainer") is None:
+        done = inv("image.build", "--engine", "apptainer", cwd=tmp_path, env=env)
+        assert done.returncode == 9
+        assert "'apptainer' was not found on PATH" in done.stderr

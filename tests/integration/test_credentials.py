@@ -27,9 +27,10 @@ class Site:
     user: testca.TestUser
 
     def b2env(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """The ``b2env`` command in its own session, without a terminal (as in CI, C08c)."""
         return subprocess.run([sys.executable, "-m", "b2env.cli", *args], input=stdin,
                               capture_output=True, text=True, env=self.env,
-                              cwd=self.root / "work", timeout=900)
+                              cwd=self.root / "work", timeout=900, start_new_session=True)
 
     @property
     def globus(self) -> Path:
@@ -128,6 +129,48 @@ def test_c11_key_unreadable_for_a_container_running_as_another_uid(
     assert key_check.status == "fail"
     assert "not readable as uid 2000" in key_check.message
     assert "your uid" in (key_check.fix or "")
+
+
+# -- C09: grid-security files seen from the container -------------------------------------------
+def stage_grid_security(root: Path, ca: testca.Identity, parts: tuple[str, ...]) -> Path:
+    """A small /cvmfs with only the grid-security parts named (the rest absent)."""
+    security = root / "grid.cern.ch" / "etc" / "grid-security"
+    if "certificates" in parts:
+        testca.write_ca_dir(ca, security / "certificates")
+    if "vomses" in parts:
+        (security / "vomses").mkdir(parents=True)
+        (security / "vomses" / "belle").write_text(
+            '"belle" "voms.b2env-test" "15020" "/DC=org/DC=b2env-test/CN=voms" "belle"\n')
+    if "vomsdir" in parts:
+        (security / "vomsdir" / "belle").mkdir(parents=True)
+        (security / "vomsdir" / "belle" / "voms.lsc").write_text("/DC=org/CN=voms\n/DC=org/CN=ca\n")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@pytest.mark.parametrize("parts, missing", [
+    (("certificates", "vomses", "vomsdir"), ()),
+    (("certificates",), ("vomses", "vomsdir")),
+    ((), ("certificates", "vomses", "vomsdir")),
+])
+def test_c09_grid_security_checked_inside_the_container(
+        bare_site: Site, monkeypatch: pytest.MonkeyPatch, parts: tuple[str, ...],
+        missing: tuple[str, ...]) -> None:
+    ca = testca.ensure_ca(bare_site.root / "state")
+    tree = stage_grid_security(bare_site.root / "cvmfs", ca, parts)
+    monkeypatch.setattr(container, "staged_mock_cvmfs", lambda cfg: tree)
+    monkeypatch.setenv("HOME", str(bare_site.root / "home"))
+    cfg = dataclasses.replace(bare_site.config(), cvmfs_mode="mock", grid_mode="real")
+    found = {c.id: c for c in checks.container_checks(cfg, key_ok=True, proxy_ok=False,
+                                                      cvmfs_ok=True)}
+    security = found["grid.security"]
+    if not missing:
+        assert security.status == "ok", security
+        return
+    assert security.status == "fail"
+    for name in missing:
+        assert f"/cvmfs/grid.cern.ch/etc/grid-security/{name}" in security.message
+    assert "cvmfs_mode" in (security.fix or "")
 
 
 # -- mock CVMFS: the gbasf2 client tools make the proxy ----------------------------------------

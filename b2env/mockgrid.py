@@ -157,11 +157,11 @@ class Status:
 
 def up(cfg: Config, settings: FailureSettings | None = None, *, timeout: float = 900) -> str:
     """Build the image if needed, (re)start the service with ``settings``, wait until healthy."""
-    from b2env import engine, images, mockcvmfs
+    from b2env import container, engine, images
 
     engine.client()
     config = write_config(cfg, settings)
-    cvmfs = mockcvmfs.ensure_staged(cfg)
+    cvmfs = container.staged_mock_cvmfs(cfg)
     base = images.ensure_user_image(dataclasses.replace(cfg, os="debian12", image=""))
     image = images.build_context_image(
         IMAGE_NAME, CONTEXT_DIR, base=base, build_args={"BASE_IMAGE": base}

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cryptography import x509
+
 from b2env import certificates, container, proxy
 from b2env.config import Config
 from b2env.errors import B2envError
@@ -126,8 +128,8 @@ def credential_checks(cfg: Config, passphrase: str | None = None) -> list[Check]
         warning = certificates.check_validity(cert)
         facts = certificates.describe(cert)
         first = Check("cert.file", "certificate", "warn" if warning else "ok",
-                      warning or f"{facts.subject}, valid until {facts.not_after} "
-                      f"({facts.days_left} days)",
+                      warning or f"{facts.subject}, valid {facts.not_before} to "
+                      f"{facts.not_after} ({facts.days_left} days left)",
                       "renew with your CA before it expires" if warning else None)
     except B2envError as exc:
         return [from_error("cert.file", "certificate", exc),
@@ -153,7 +155,7 @@ def _key_rules(key_file: Path) -> Check:
     return guarded("cert.key", "private key file", body)
 
 
-def _pair(cert: object, cert_file: Path, key_file: Path, passphrase: str | None,
+def _pair(cert: x509.Certificate, cert_file: Path, key_file: Path, passphrase: str | None,
           key_status: str) -> Check:
     name = "key matches certificate"
     if key_status == "fail":
@@ -165,9 +167,10 @@ def _pair(cert: object, cert_file: Path, key_file: Path, passphrase: str | None,
 
     def body() -> Check:
         key = certificates.load_key(key_file, passphrase)
-        certificates.check_pair(cert, key, cert_file, key_file)  # type: ignore[arg-type]
-        return ok("cert.pair", name, f"public key {certificates.fingerprint(key.public_key())} "
-                  "in both")
+        certificates.check_pair(cert, key, cert_file, key_file)
+        return ok("cert.pair", name,
+                  f"certificate public key {certificates.fingerprint(cert.public_key())} = "
+                  f"key public key {certificates.fingerprint(key.public_key())}")
 
     return guarded("cert.pair", name, body)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from invoke import Collection
 
 from b2env import certificates, container, proxy
+from b2env.config import Config
 from b2env.errors import B2envError, ProxyError
 from b2env.tasks._common import config, task
 from b2env.tasks.cert import TRIES, stdin_lines
@@ -19,7 +20,8 @@ from b2env.tasks.cert import TRIES, stdin_lines
 ns = Collection("proxy")
 
 
-def init_with_retries(cfg, group, hours, pass_stdin):
+def init_with_retries(cfg: Config, group: str, hours: float | None,
+                      pass_stdin: bool) -> proxy.InitResult:
     """One try with --pass-stdin; three prompts on a terminal; wrong passphrases re-prompt."""
     tries = 1 if pass_stdin or not sys.stdin.isatty() else TRIES
     for attempt in range(1, tries + 1):
@@ -52,7 +54,7 @@ def init(c, group=None, hours=None, pass_stdin=False, workdir=None):
           f"(until {facts.not_after})")
 
 
-def tool_info(cfg) -> dict[str, str]:
+def tool_info(cfg: Config) -> dict[str, str]:
     """gb2_proxy_info's fields, or an empty dict when the container or tool is unavailable."""
     try:
         spec = container.run_spec(cfg, container.with_gbasf2(cfg, ["gb2_proxy_info"]),

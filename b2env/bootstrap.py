@@ -40,7 +40,8 @@ def read_sources(files: list[Path] | None = None) -> list[AptSource]:
     if files is None:
         files = [APT_SOURCES] if APT_SOURCES.is_file() else []
         if APT_SOURCES_DIR.is_dir():
-            files += sorted(APT_SOURCES_DIR.glob("*.list")) + sorted(APT_SOURCES_DIR.glob("*.sources"))
+            files += sorted(APT_SOURCES_DIR.glob("*.list"))
+            files += sorted(APT_SOURCES_DIR.glob("*.sources"))
     sources: list[AptSource] = []
     for path in files:
         text = path.read_text(errors="replace")
@@ -122,7 +123,7 @@ def bootstrap_base(os_name: str, *, rebuild: bool = False) -> str:
     tag = base_tag(os_name, lines)
     if not rebuild and engine.image_id(tag):
         return tag
-    with tempfile.TemporaryDirectory(prefix="b2env-bootstrap-") as tmp:
+    with engine.build_lock(tag), tempfile.TemporaryDirectory(prefix="b2env-bootstrap-") as tmp:
         tarball = Path(tmp) / "rootfs.tar"
         _make_rootfs(suite, lines, tarball)
         _import(tarball, tag, os_name, lines)

@@ -8,10 +8,14 @@ becomes one :class:`~b2env.errors.EngineError` that says what to do.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import logging
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from b2env import __version__
@@ -94,7 +98,9 @@ def _unreachable(exc: Exception) -> EngineError:
             why=text.splitlines()[0][:300],
             fix=f"install Docker Engine (https://docs.docker.com/engine/install/) and {START_HINT}",
         )
-    return EngineError(f"cannot talk to the Docker engine at {host}", why=text[:300], fix=START_HINT)
+    return EngineError(
+        f"cannot talk to the Docker engine at {host}", why=text[:300], fix=START_HINT
+    )
 
 
 def image_id(ref: str) -> str | None:
@@ -113,3 +119,16 @@ def ensure_network(name: str) -> None:
     if not sdk.networks.list(names=[name]):
         log.info("creating Docker network %s", name)
         sdk.networks.create(name, driver="bridge", labels=labels("network"))
+
+
+@contextlib.contextmanager
+def build_lock(tag: str) -> Iterator[None]:
+    """One build of ``tag`` at a time on this machine (parallel test sessions, two shells)."""
+    safe = tag.replace("/", "_").replace(":", "_")
+    path = Path(tempfile.gettempdir()) / f"b2env-build-{safe}.lock"
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -162,8 +162,11 @@ def build_context_image(
     if not no_cache and engine.image_id(tag):
         log.debug("image %s is up to date", tag)
         return tag
-    log.info("building %s from %s (a first build takes a few minutes)", tag, context_dir)
-    _build(context_dir, tag, args, engine.labels("image", name=name, base=base), no_cache)
+    with engine.build_lock(tag):
+        if not no_cache and engine.image_id(tag):  # another process built it meanwhile
+            return tag
+        log.info("building %s from %s (a first build takes a few minutes)", tag, context_dir)
+        _build(context_dir, tag, args, engine.labels("image", name=name, base=base), no_cache)
     return tag
 
 
@@ -187,7 +190,9 @@ def _build(context_dir: Path, tag: str, args: Mapping[str, str],
                     tail.append(line)
                     log.debug("build: %s", line)
     except DockerException as exc:
-        raise ImageError(f"building {tag} failed", why=str(exc)[:300], evidence=tail[-15:]) from None
+        raise ImageError(
+            f"building {tag} failed", why=str(exc)[:300], evidence=tail[-15:]
+        ) from None
 
 
 def user_inputs(os_name: str) -> list[Path]:

@@ -143,7 +143,9 @@ def test_with_gbasf2_runs_in_a_clean_environment(
     assert "gbasf2 set up for belle_starterkit" in done.stderr
 
 
-def inv(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def inv(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "B2ENV_OS": "debian12", "B2ENV_CVMFS_MODE": "none",
             "B2ENV_GRID_MODE": "real", **(env or {})}
     return subprocess.run([sys.executable, "-m", "b2env.cli", *args], cwd=cwd, env=full,

@@ -86,7 +86,7 @@ def test_debian_falls_back_to_bootstrap_with_one_log_line(
     ids = {"b2env/base:debian12-abc": "sha256:boot"}
     monkeypatch.setattr(images.engine, "image_id", ids.get)
     monkeypatch.setattr(images, "_try_pull", lambda ref: None)
-    monkeypatch.setattr(bootstrap, "bootstrap_base", lambda os_name, rebuild: "b2env/base:debian12-abc")
+    monkeypatch.setattr(bootstrap, "bootstrap_base", lambda os_name, rebuild: next(iter(ids)))
     with caplog.at_level(logging.INFO, logger="b2env.images"):
         base = images.resolve_base("debian12")
     assert base == images.Base("b2env/base:debian12-abc", "sha256:boot", "bootstrap")

@@ -67,3 +67,30 @@ def _watch_for_stalled(env: GridEnv, project: str) -> bool:
             return False
         time.sleep(0.05)
     return False
+
+
+def test_output_dataset_rules(tmp_path: Path) -> None:
+    env, https = start_grid(tmp_path, mockgrid.FailureSettings(time_scale=0.01))
+    try:
+        env.gb2("gb2_proxy_init", "-g", "belle_starterkit", "--pwstdin", stdin="secret pass\n",
+                check=True)
+        (env.work / "steer.py").write_text("import basf2\n")
+        base = ["steer.py", "-s", "release-08-00-00", "-i", f"{TAUPAIR}/mdst_000001_prod00029130"
+                "_task10020000001.root", "--force"]
+
+        missing = env.gb2("gbasf2", *base, "-p", "sk_one")
+        foreign = env.gb2("gbasf2", *base, "-p", "sk_two", "--output_ds",
+                          "/belle/user/bexample/sk_two")
+        group = env.gb2("gbasf2", *base, "-p", "sk_three", "--output_ds",
+                        "/belle/group/starterkit/sk_three", check=True)
+
+        assert missing.returncode != 0 and "needs an output dataset" in missing.stderr
+        assert foreign.returncode != 0 and "outside /belle/user/aexample" in foreign.stderr
+        assert "** Dataset path: /belle/group/starterkit/sk_three" in group.stdout
+        env.wait_final("sk_three")
+        listed = env.gb2("gb2_ds_list", "/belle/group/starterkit/sk_three/sub00", check=True)
+        assert listed.stdout.split() == [
+            "/belle/group/starterkit/sk_three/sub00/ntuple_00000_job400000001_00.root"]
+    finally:
+        env.grid.jobs.stop.set()
+        https.shutdown()

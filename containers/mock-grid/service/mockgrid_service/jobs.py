@@ -57,7 +57,7 @@ class Jobs:
             raise JobError("-n must be at least 1 file per job")
         chunks = [inputs[i : i + per_job] for i in range(0, len(inputs), per_job)]
         options = self._options(request)
-        output_ds = request.get("output_ds") or f"/belle/user/{user}/{name}"
+        output_ds = self._output_ds(user, group, name, request.get("output_ds"))
         summary = {
             "project": name, "output_ds": output_ds, "jobs": len(chunks),
             "files": len(inputs), "first_job_inputs": [f["lfn"] for f in chunks[0]],
@@ -77,6 +77,16 @@ class Jobs:
             )
         if self.db.one("SELECT name FROM projects WHERE name = ?", (name,)):
             raise JobError(f"project {name} already exists; project names can never be reused")
+
+    def _output_ds(self, user: str, group: str, name: str, given: str | None) -> str:
+        if not given:
+            if group != "belle":
+                raise JobError(f"group {group} needs an output dataset: give --output_ds <LPN>")
+            return f"/belle/user/{user}/{name}"
+        output_ds = self.catalog.absolute(given, user)
+        if not output_ds.startswith((f"/belle/user/{user}/", "/belle/group/")):
+            raise JobError(f"--output_ds {output_ds} is outside /belle/user/{user} and /belle/group")
+        return output_ds
 
     def _inputs(self, lpns: Sequence[str], user: str) -> list[dict]:
         if not lpns:

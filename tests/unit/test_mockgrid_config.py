@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from cryptography import x509
 
 from b2env import mockgrid, testca
 from b2env.config import Config
-from tests.unit.test_mockgrid_harness import GBASF2
-
-sys.path.insert(0, str(GBASF2 / "lib" / "python"))
-from gb2mock import diraccfg  # noqa: E402
+from tests.unit.test_mockgrid_harness import diraccfg
 
 
 def test_write_config_has_server_cert_ca_registry_and_settings(tmp_path: Path) -> None:

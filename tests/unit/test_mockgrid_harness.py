@@ -23,10 +23,14 @@ from b2env.config import Config
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = ROOT / "containers" / "mock-grid" / "service"
 GBASF2 = ROOT / "containers" / "mock-cvmfs" / "tree" / "belle.kek.jp" / "grid" / "gbasf2" / "pro"
-if str(SERVICE) not in sys.path:
-    sys.path.insert(0, str(SERVICE))
+for _path in (SERVICE, GBASF2 / "lib" / "python"):  # the service and the client library
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from mockgrid_service import seed, server, settings  # noqa: E402
+from gb2mock import diraccfg, tools_data  # noqa: E402
+from mockgrid_service import execution, seed, server, settings  # noqa: E402
+
+__all__ = ["diraccfg", "execution", "seed", "server", "settings", "tools_data"]
 
 FAKE_WITH_BASF2 = r'''#!/usr/bin/env python3
 import hashlib, sys

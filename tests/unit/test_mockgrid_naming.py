@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.test_mockgrid_harness import GBASF2  # also puts the service on sys.path
+from tests.unit.test_mockgrid_harness import execution, tools_data
 
-import sys  # noqa: E402  isort: skip
-
-sys.path.insert(0, str(GBASF2 / "lib" / "python"))
-from gb2mock.tools_data import latest_copies, local_path  # noqa: E402
-from mockgrid_service.execution import output_lfn  # noqa: E402
+latest_copies, local_path = tools_data.latest_copies, tools_data.local_path
+output_lfn = execution.output_lfn
 
 
 def test_output_lfn_follows_the_gbasf2_v5_scheme() -> None:

@@ -7,10 +7,8 @@ import re
 import time
 from pathlib import Path
 
-from mockgrid_service import seed, server  # noqa: E402 (path set by the harness)
-
 from b2env import mockgrid
-from tests.unit.test_mockgrid_harness import start_grid
+from tests.unit.test_mockgrid_harness import seed, server, start_grid
 
 MUMU = ("/belle/MC/release-08-00-00/DB00002481/MC15ri_a/prod00029134/s00/e1003/4S/r00000/"
         "mumu/mdst")
@@ -66,3 +64,28 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     assert "Done:1" in status
     assert outputs == ["/belle/user/aexample/before_restart/sub00/ntuple_00000_job400000001_00.root"]
     assert again.db.one("SELECT COUNT(*) AS n FROM files WHERE lfn LIKE '%mumu%'")["n"] == 1000
+
+
+def test_jobs_executing_at_a_restart_stall_then_fail(tmp_path: Path) -> None:
+    env, https = start_grid(tmp_path, mockgrid.FailureSettings(time_scale=0.01))
+    env.grid.jobs.stop.set()  # no engine: we put a job into the executing stage by hand
+    https.shutdown()
+    https.server_close()
+    now = time.time()
+    with env.grid.db.transaction() as conn:
+        conn.execute("INSERT INTO projects VALUES ('p', 'aexample', 'belle', ?, "
+                     "'release-08-00-00', 's.py', '{}', '/belle/user/aexample/p')", (now,))
+        conn.execute("INSERT INTO jobs (id, project, owner, idx, status, minor, app, site, inputs,"
+                     " next_at, stage, submitted, updated) VALUES (400000001, 'p', 'aexample', 0,"
+                     " 'Running', 'Application', 'Running', 'LCG.KEK.jp', '[]', 1e18, 'exec', ?, ?)",
+                     (now, now))
+
+    again = server.Grid(env.grid.settings)
+    for _ in range(200):
+        again.jobs.step()
+        row = again.db.one("SELECT status, minor FROM jobs WHERE id = 400000001")
+        if row["status"] == "Failed":
+            break
+        time.sleep(0.01)
+
+    assert (row["status"], row["minor"]) == ("Failed", "Watchdog identified this job as stalled")

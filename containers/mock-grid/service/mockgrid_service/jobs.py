@@ -43,6 +43,17 @@ class Jobs:
         self.catalog = catalog
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.max_running))
         self.stop = threading.Event()
+        self._recover()
+
+    def _recover(self) -> None:
+        """After a restart, jobs that were executing lost their process: like a lost pilot,
+        they stall and the watchdog fails them (reschedule them as usual)."""
+        with self.db.transaction() as conn:
+            lost = conn.execute(
+                "UPDATE jobs SET stage='stallrun', next_at=? WHERE stage='exec'", (time.time(),)
+            ).rowcount
+        if lost:
+            log.info("%d jobs were executing when the service stopped: they will stall", lost)
 
     # -- submission ---------------------------------------------------------------------------
     def submit(self, user: str, group: str, request: dict, dry_run: bool) -> dict:

@@ -186,3 +186,17 @@ def test_job_output_fetches_the_sandbox(grid_env: GridEnv) -> None:
                                                "std.out"}
     assert "[INFO] Steering file: ana.py" in (box / "Script1_basf2helper.py.log").read_text()
     assert "JobGroup: tau_ana1" in (box / "job.info").read_text()
+
+
+def test_collection_and_several_lpns_as_input(grid_env: GridEnv) -> None:
+    (grid_env.work / "steer.py").write_text("import basf2\n")
+    collection = "/belle/collection/MC/MC15ri_a_BBbar_4S_v1"  # charged (6) + mixed (6)
+    several = f"{TAUPAIR}/sub00/mdst_000001_prod00029130_task10020000001.root,{TAUPAIR}"
+
+    by_collection = grid_env.gb2("gbasf2", "steer.py", "-p", "coll_in", "-s", "release-08-00-00",
+                                 "-i", collection, "--dry_run", check=True).stdout
+    by_list = grid_env.gb2("gbasf2", "steer.py", "-p", "many_in", "-s", "release-08-00-00",
+                           "-i", several, "--dry_run", check=True).stdout
+
+    assert "** Number of input files: 12" in by_collection
+    assert "** Number of input files: 25" in by_list

@@ -83,8 +83,8 @@ def run_spec(
     policy_mounts = [
         Mount(work, work, read_only=False),
         *cvmfs_mounts(cfg, cvmfs),
-        *home_mounts(cfg, home),
         *proxy_mounts(cfg),
+        *home_mounts(cfg, home),
         *mounts,
     ]
     return RunSpec(

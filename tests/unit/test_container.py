@@ -103,6 +103,11 @@ def test_proxy_directory_shared_read_write(cfg: Config) -> None:
     assert by_target(spec(cfg))[parent] == Mount(parent, parent, read_only=False)
 
 
+def test_proxy_in_home_shares_home_instead_of_a_tmpfs(cfg: Config, fake_home: Path) -> None:
+    s = spec(cfg.with_overrides(proxy_path=str(fake_home / "x509up")))
+    assert by_target(s)[str(fake_home)] == Mount(str(fake_home), str(fake_home), read_only=False)
+
+
 def test_host_cvmfs_binds_all_of_cvmfs_rslave(cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(container, "host_has_cvmfs", lambda cfg: True)
     monkeypatch.setattr(container, "propagates", lambda path: True)

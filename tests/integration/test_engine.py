@@ -248,3 +248,16 @@ def test_apptainer_engine_is_shown_or_said_missing(user_image: str, tmp_path: Pa
         done = inv("image.build", "--engine", "apptainer", cwd=tmp_path, env=env)
         assert done.returncode == 9
         assert "'apptainer' was not found on PATH" in done.stderr
+
+
+def test_compose_shell_service_runs_the_user_image(user_image: str, tmp_path: Path) -> None:
+    cvmfs = tmp_path / "cvmfs"
+    cvmfs.mkdir()
+    (cvmfs / "MARKER").write_text("x")
+    env = {**os.environ, "B2ENV_IMAGE": user_image, "B2ENV_WORKDIR": str(tmp_path),
+           "B2ENV_UID": str(os.getuid()), "B2ENV_GID": str(os.getgid()),
+           "B2ENV_CVMFS_DIR": str(cvmfs)}
+    argv = compose.compose_argv("run", "--rm", "-T", "b2env", "sh", "-c", "id -u; pwd; ls /cvmfs")
+    done = runner.run(argv, env=env, check=False, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(os.getuid()), str(tmp_path), "MARKER"]

@@ -1,8 +1,14 @@
 """What a b2env container run looks like: mounts, environment, user, network, labels.
 
-:func:`run_spec` turns the configuration into a :class:`RunSpec` (the mount and environment
-policy lives here); :func:`docker_argv` and :func:`apptainer_argv` turn a spec into the exact
-command line; :func:`execute` runs it through the docker CLI.
+The policy (:func:`run_spec`): the caller's uid:gid; the work directory bound read-write at
+the same path and used as cwd; ``/cvmfs`` per CVMFS mode (host: all of /cvmfs read-only,
+rslave, after stat-ing each repository so autofs mounts it; mock: the staged stand-in
+read-only; none: nothing); HOME = the caller's home path on a private tmpfs, with
+``~/.globus`` bound read-only inside it; the proxy's directory shared read-write and the
+X509_* variables pointing into /cvmfs/grid.cern.ch; only allow-listed host variables; the mock
+grid's network when the mock grid is in use; ``org.b2env.*`` labels; ``--rm`` unless
+B2ENV_KEEP_CONTAINERS=1; no-new-privileges. :func:`docker_argv` and :func:`apptainer_argv`
+turn a spec into the exact command line; :func:`execute` runs it through the docker CLI.
 """
 
 from __future__ import annotations

@@ -34,16 +34,16 @@ def test(c, release=None, workdir=None):
     help={
         "steering": "steering file (in the work directory)",
         "input": "input file for RootInput, like basf2 -i (repeatable)",
-        "events": "number of events (basf2 -n)",
+        "n_events": "number of events (basf2 -n)",
         "output": "output file of the first RootOutput (basf2 -o)",
         "release": RELEASE_HELP,
         "workdir": WORKDIR_HELP,
     },
 )
-def run(c, steering, input=None, events=None, output=None, release=None, workdir=None):
+def run(c, steering, input=None, n_events=None, output=None, release=None, workdir=None):
     """Run STEERING with basf2 in the container; words after -- go to the steering file."""
     cfg = config(workdir=workdir, release=release)
-    n = int(events) if events is not None else None
+    n = int(n_events) if n_events is not None else None
     result = local.run(cfg, steering, inputs=input or [], events=n, output=output,
                        args=remainder_words(c.remainder))
     if result.outputs:

@@ -72,9 +72,14 @@ def _stage_inputs(catalog: Catalog, lfns: list[str], work: Path, notes: list[str
     return names
 
 
+def clean_env(home: Path) -> dict[str, str]:
+    """What a worker node gives a payload: no service variables (PYTHONPATH and the like)."""
+    return {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+            "BELLE2_NO_TOOLS_CHECK": "1"}
+
+
 def _run(argv: list[str], work: Path, timeout: float) -> tuple[int, str]:
-    env = {"HOME": str(work), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "BELLE2_NO_TOOLS_CHECK": "1"}
+    env = clean_env(work)
     try:
         done = subprocess.run(
             argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

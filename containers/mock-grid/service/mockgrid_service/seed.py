@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
+from mockgrid_service import execution
 from mockgrid_service.catalog import Catalog
 from mockgrid_service.db import Database
 from mockgrid_service.settings import Settings
@@ -82,7 +83,8 @@ def _make_file(settings: Settings, catalog: Catalog, spec: DatasetSpec, index: i
     target.parent.mkdir(parents=True, exist_ok=True)
     seed = int(spec.prod) * 1000 + index
     argv = make_mdst_argv(settings, target, seed)
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    env = execution.clean_env(target.parent)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env)
     if done.returncode != 0 or not target.is_file():
         raise RuntimeError(
             f"making {target} failed ({' '.join(argv)}): {done.stdout[-800:]}{done.stderr[-800:]}"

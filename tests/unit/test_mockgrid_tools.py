@@ -200,3 +200,23 @@ def test_collection_and_several_lpns_as_input(grid_env: GridEnv) -> None:
 
     assert "** Number of input files: 12" in by_collection
     assert "** Number of input files: 25" in by_list
+
+
+def test_kill_then_reschedule_and_project_summary(grid_env: GridEnv) -> None:
+    (grid_env.work / "steer.py").write_text("import basf2\n")
+    grid_env.gb2("gbasf2", "steer.py", "-p", "to_kill", "-s", "release-08-00-00", "-i",
+                 f"{TAUPAIR}/sub00", "-n", "8", "--force", check=True)
+
+    killed = grid_env.gb2("gb2_job_kill", "-p", "to_kill", "--force", check=True)
+    after_kill = _rows(grid_env.gb2("gb2_job_status", "-p", "to_kill", check=True).stdout)
+    grid_env.gb2("gb2_job_reschedule", "-p", "to_kill", "--force", check=True)
+    final = grid_env.wait_final("to_kill")
+    summary = grid_env.gb2("gb2_project_summary", "-p", "to_kill", check=True).stdout.splitlines()
+
+    assert killed.stdout.startswith("Kill 3 jobs:")
+    assert [r[1:3] for r in after_kill] == [["Killed", "Marked for termination"]] * 3
+    assert "Done:3" in final
+    assert summary[0].split() == ["Project", "Owner", "Status", "Done", "Fail", "Run", "Wait",
+                                  "Submission", "Time(UTC)", "Duration"]
+    assert set(summary[1]) == {"="}
+    assert summary[2].split()[:7] == ["to_kill", "aexample", "Done", "3", "0", "0", "0"]

@@ -85,8 +85,10 @@ def report_dry_run(result: checks.DryRun) -> list[checks.Finding]:
     """Print what basf2 --dry-run says; the errors it implies."""
     if result.exit_code != 0:
         print(result.log.rstrip(), file=sys.stderr)
-        return [checks.Finding("error", 0, f"basf2 --dry-run failed with exit code "
-                                            f"{result.exit_code}")]
+        failed = checks.Finding("error", 0, f"basf2 --dry-run failed with exit code "
+                                            f"{result.exit_code} (its log is above)")
+        print(failed)
+        return [failed]
     print(f"basf2 --dry-run reads: {', '.join(result.inputs) or '(nothing)'}")
     print(f"basf2 --dry-run writes: {', '.join(result.outputs) or '(nothing)'}")
     problems = [p for name in result.outputs for p in checks.output_name_problems(name)]

@@ -99,7 +99,8 @@ def fake_cvmfs(root: Path) -> Path:
     """A tiny /cvmfs with a b2setup that knows one release and a gbasf2 bashrc."""
     tools = root / "belle.cern.ch" / "tools"
     tools.mkdir(parents=True)
-    (tools / "b2setup").write_text(
+    (tools / "b2setup").write_text(  # like the real one, arguments mean "set up this release"
+        'if [ $# -gt 0 ]; then echo "b2setup: unexpected arguments: $*" >&2; return 2; fi\n'
         'echo "tools set up"\n'
         'b2setup() { if [ "$1" = release-08-00-00 ]; then export BELLE2_RELEASE=$1; '
         'else echo "Error: No central release $1 found." >&2; return 1; fi; }\n'

@@ -197,12 +197,12 @@ class BelleIIGridAnalysis:
             force=force,
         )
 
-    def logs(self, project: str) -> Path:
-        """Fetch the output sandboxes (logs) into ``log/<project>/<job id>/``."""
-        gbasf2.checked(
-            self.call, ["gb2_job_output", "-p", projects.check_name(project)], cwd=self.workdir
-        )
-        return self.workdir / "log" / project
+    def logs(self, project: str, directory: str | Path | None = None) -> Path:
+        """Fetch the output sandboxes (logs) into ``<directory>/log/<project>/<job id>/``."""
+        where = self.results_dir(directory) if directory else self.workdir
+        where.mkdir(parents=True, exist_ok=True)
+        gbasf2.checked(self.call, ["gb2_job_output", "-p", projects.check_name(project)], cwd=where)
+        return where / "log" / project
 
     # -- manage -----------------------------------------------------------------------------
     def kill(self, project: str) -> None:

@@ -294,6 +294,24 @@ def check_steering(path: Path, lfn_max_length: int = 200) -> None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if node.value.endswith(".root"):
                 lfn.check_output_name(Path(node.value).name, lfn_max_length)
+    _basf2_check(path)
+
+
+def _basf2_check(path: Path) -> None:
+    """The static checks of ``inv basf2.check``: errors refuse, warnings are logged."""
+    from b2env import steering
+
+    findings = steering.check_file(path)
+    for finding in findings:
+        if finding.level == "warning":
+            log.warning("%s: %s", path.name, finding)
+    errors = [str(f) for f in findings if f.level == "error"]
+    if errors:
+        raise ConfigError(
+            f"steering file {path.name} is not ready for the grid",
+            evidence=errors,
+            fix=f"fix it, then check with 'inv basf2.check {path.name}'",
+        )
 
 
 def check_release_on_grid(call: gbasf2.Gb2Caller, release: str) -> None:

@@ -261,3 +261,17 @@ def test_c18_output_name_with_space_or_too_long_in_steering_runs_nothing(
     with pytest.raises(ConfigError, match="206 characters"):
         ana.submit("long_name.py", project="tau_13", datasets=[DATASET])
     assert grid.calls == []
+
+
+def test_basf2_check_errors_refuse_submission(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grid = FakeGrid()
+    (workdir / "dir_output.py").write_text(
+        "import modularAnalysis as ma\n"
+        "ma.variablesToNtuple('tau+', [], filename='out/ntuple.root')\n"
+    )
+    with pytest.raises(ConfigError, match="not ready for the grid") as caught:
+        make(workdir, grid, monkeypatch).submit("dir_output.py", project="t14", datasets=[DATASET])
+    assert "plain basename" in "\n".join(caught.value.evidence)
+    assert grid.calls == []

@@ -3,7 +3,7 @@
 ``ensure_staged(cfg)`` returns a host directory that containers bind read-only at ``/cvmfs``.
 It holds ``containers/mock-cvmfs/tree`` (``belle.cern.ch`` with the basf2 stand-in,
 ``belle.kek.jp`` with the gbasf2 client), the Python wheels the stand-ins import (installed on
-the host with ``pip --target`` for CPython 3.11 manylinux x86_64, cached under
+the host with ``pip --target`` for CPython 3.9/3.11/3.12 manylinux x86_64, cached under
 ``~/.cache/b2env/wheels``), the grid-security files of the test CA under ``grid.cern.ch`` and
 the gbasf2 client configuration. A content hash of all inputs names the staged directory; it
 is built in a temporary directory and renamed into place, so a half-written tree is never used.
@@ -28,17 +28,20 @@ log = logging.getLogger(__name__)
 
 TREE = Path(__file__).resolve().parent.parent / "containers" / "mock-cvmfs" / "tree"
 WHEEL_CACHE = Path("~/.cache/b2env/wheels").expanduser()
-PYTHON_VERSION = "3.11"
+INSTALLED_CACHE = Path("~/.cache/b2env/site-packages").expanduser()
+#: The image Pythons the externals' python3 may run on: el9 (3.9), debian12 (3.11), ubuntu2404.
+PYTHON_VERSIONS = ("3.9", "3.11", "3.12")
+GBASF2_PYTHON = "3.11"  # the gbasf2 client tools run in the debian12-based containers
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 EXTERNALS_VERSION = "v02-00-03"
-#: (where under the staged tree, which requirements) for the wheels the stand-ins import.
+EXTERNALS_LIB = f"belle.cern.ch/el9/externals/{EXTERNALS_VERSION}/Linux_x86_64/common/lib"
+#: (where under the staged tree, which requirements, for which Python) of the staged wheels.
 WHEEL_SETS = (
-    (
-        f"belle.cern.ch/el9/externals/{EXTERNALS_VERSION}/Linux_x86_64/common/lib/"
-        f"python{PYTHON_VERSION}/site-packages",
-        ("uproot", "numpy", "awkward"),
+    *(
+        (f"{EXTERNALS_LIB}/python{version}/site-packages", ("uproot", "numpy", "awkward"), version)
+        for version in PYTHON_VERSIONS
     ),
-    ("belle.kek.jp/grid/gbasf2/pro/lib/site-packages", ("cryptography",)),
+    ("belle.kek.jp/grid/gbasf2/pro/lib/site-packages", ("cryptography",), GBASF2_PYTHON),
 )
 GRID_SECURITY = "grid.cern.ch/etc/grid-security"
 VOMS_HOST_DN = "/DC=org/DC=b2env-test/CN=mock-grid"
@@ -68,8 +71,8 @@ def ensure_staged(cfg: Config) -> Path:
     try:
         shutil.copytree(TREE, work, symlinks=True, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        for target, requirements in WHEEL_SETS:
-            install_wheels(work / target, requirements)
+        for target, requirements, python in WHEEL_SETS:
+            place_site_packages(work / target, requirements, python)
         write_grid_security(work, ca)
         if client is not None:
             (work / "belle.kek.jp/grid/gbasf2/pro/etc").mkdir(parents=True, exist_ok=True)
@@ -103,8 +106,8 @@ def input_hash(tree: Path, ca_pem: bytes, client: str | None) -> str:
             mode = "x" if os.access(path, os.X_OK) else "-"
             digest.update(f"F {relative} {mode}\n".encode())
             digest.update(path.read_bytes())
-    for target, requirements in WHEEL_SETS:
-        digest.update(f"W {target} {' '.join(requirements)} {PYTHON_VERSION}\n".encode())
+    for target, requirements, python in WHEEL_SETS:
+        digest.update(f"W {target} {' '.join(requirements)} {python}\n".encode())
     digest.update(ca_pem)
     digest.update((client or "").encode())
     return digest.hexdigest()
@@ -119,33 +122,57 @@ def _tree_files(tree: Path) -> Iterable[Path]:
                 yield here / name
 
 
-def pip_platform_args() -> list[str]:
-    args = ["--only-binary=:all:", "--python-version", PYTHON_VERSION, "--implementation", "cp"]
+def pip_platform_args(python: str) -> list[str]:
+    args = ["--only-binary=:all:", "--python-version", python, "--implementation", "cp"]
     for platform in PLATFORMS:
         args += ["--platform", platform]
     return args
 
 
-def install_wheels(target: Path, requirements: Iterable[str]) -> None:
-    """Install ``requirements`` into ``target`` from the wheel cache (downloading what's new)."""
+def place_site_packages(target: Path, requirements: tuple[str, ...], python: str) -> None:
+    """Put the installed ``requirements`` at ``target``: hard links into a cached install."""
+    key = hashlib.sha256(f"{python} {' '.join(requirements)}".encode()).hexdigest()[:16]
+    installed = INSTALLED_CACHE / f"cp{python.replace('.', '')}-{key}"
+    if not (installed / ".complete").is_file():
+        shutil.rmtree(installed, ignore_errors=True)
+        install_wheels(installed, requirements, python)
+        (installed / ".complete").write_text(" ".join(requirements) + "\n")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copytree(installed, target, copy_function=os.link,
+                        ignore=shutil.ignore_patterns(".complete"))
+    except (OSError, shutil.Error):  # another file system: copy instead of linking
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(installed, target, ignore=shutil.ignore_patterns(".complete"))
+
+
+def install_wheels(target: Path, requirements: Iterable[str], python: str) -> None:
+    """Install ``requirements`` into ``target`` from the wheel cache (downloading what's new).
+
+    Each Python version has its own cache directory holding what ``pip download`` chose for it
+    (that step honours the packages' Requires-Python for the target version); the install from
+    it skips that check, which pip would otherwise make against the host's own Python.
+    """
+    cache = WHEEL_CACHE / f"cp{python.replace('.', '')}"
     target.mkdir(parents=True, exist_ok=True)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    offline = [*pip, "install", "--quiet", "--no-index", "--find-links", str(WHEEL_CACHE),
-               "--target", str(target), *pip_platform_args(), *requirements]
-    if runner.run(offline, check=False).returncode == 0:
+    offline = [*pip, "install", "--quiet", "--no-index", "--find-links", str(cache),
+               "--ignore-requires-python", "--target", str(target),
+               *pip_platform_args(python), *requirements]
+    if cache.is_dir() and runner.run(offline, check=False).returncode == 0:
         return
-    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
-    log.info("downloading wheels for %s into %s", ", ".join(requirements), WHEEL_CACHE)
+    cache.mkdir(parents=True, exist_ok=True)
+    log.info("downloading wheels for %s (CPython %s) into %s", ", ".join(requirements), python,
+             cache)
     runner.run(
-        [*pip, "download", "--quiet", "--dest", str(WHEEL_CACHE), *pip_platform_args(),
+        [*pip, "download", "--quiet", "--dest", str(cache), *pip_platform_args(python),
          *requirements],
         error=MockCvmfsError,
         fix=f"check that pip can download wheels on this host, or put the wheels for "
-        f"{', '.join(requirements)} (CPython {PYTHON_VERSION}, manylinux x86_64) into "
-        f"{WHEEL_CACHE}",
+        f"{', '.join(requirements)} (CPython {python}, manylinux x86_64) into {cache}",
     )
     runner.run(offline, error=MockCvmfsError,
-               fix=f"remove {WHEEL_CACHE} and run again to download the wheels afresh")
+               fix=f"remove {cache} and run again to download the wheels afresh")
 
 
 def write_grid_security(staged: Path, ca: testca.Identity) -> None:

@@ -332,10 +332,13 @@ def execute(
         spec = dataclasses.replace(spec, interactive=True, tty=False)
     elif capture:  # no TTY (it would merge stderr into stdout), no stdin taken from the caller
         spec = dataclasses.replace(spec, interactive=False, tty=False)
-    if spec.network:
+    if spec.network and not engine.network_known(spec.network):
         engine.ensure_network(spec.network)
-    done = runner.run(docker_argv(spec), check=False, capture=capture, input=input,
-                      timeout=timeout, error=EngineError)
+    argv = docker_argv(spec)
+    done = runner.run(argv, check=False, capture=capture, input=input, timeout=timeout)
+    if done.returncode == 125 and spec.network and not engine.network_exists(spec.network):
+        engine.ensure_network(spec.network)  # removed since b2env last saw it
+        done = runner.run(argv, check=False, capture=capture, input=input, timeout=timeout)
     if done.returncode == 125 and spec.image.startswith(images.USER_REPOSITORY):
         images.check_present(spec.image)
     if check and done.returncode != 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
 import logging
 import os
 import tempfile
@@ -114,11 +115,29 @@ def image_id(ref: str) -> str | None:
 
 
 def ensure_network(name: str) -> None:
-    """Create the b2env network ``name`` unless it exists."""
-    sdk = client()
-    if not sdk.networks.list(names=[name]):
+    """Create the b2env network ``name`` unless it exists; remember that it exists."""
+    if not network_exists(name):
         log.info("creating Docker network %s", name)
-        sdk.networks.create(name, driver="bridge", labels=labels("network"))
+        client().networks.create(name, driver="bridge", labels=labels("network"))
+    _network_marker(name).touch(exist_ok=True)
+
+
+def network_exists(name: str) -> bool:
+    return any(net.name == name for net in client().networks.list(names=[name]))
+
+
+def network_known(name: str) -> bool:
+    """True when this machine's engine had network ``name`` last time b2env looked.
+
+    Lets a container run skip importing the SDK (a quarter second) on the common path; a run
+    that fails because the network went away checks again (see container.execute).
+    """
+    return _network_marker(name).is_file()
+
+
+def _network_marker(name: str) -> Path:
+    host = hashlib.sha256(os.environ.get("DOCKER_HOST", "default").encode()).hexdigest()[:8]
+    return Path(tempfile.gettempdir()) / f"b2env-network-{name}-{host}-uid{os.getuid()}"
 
 
 @contextlib.contextmanager

@@ -264,3 +264,18 @@ def test_remainder_keeps_quoting() -> None:
     assert remainder_words("bash -c echo 'a b'", argv) == ["bash", "-c", "echo 'a b'"]
     assert remainder_words("id -u", ["b2env", "shell"]) == ["id", "-u"]
     assert remainder_words("", ["inv", "shell"]) == []
+
+
+def test_network_is_made_once_and_again_when_it_went_away(
+    cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    codes = iter([125, 0])
+    monkeypatch.setattr(container.engine, "network_known", lambda name: True)
+    monkeypatch.setattr(container.engine, "network_exists", lambda name: False)
+    monkeypatch.setattr(container.engine, "ensure_network", lambda name: calls.append(name))
+    monkeypatch.setattr(runner, "run",
+                        lambda argv, **kw: runner.Completed(argv, next(codes), "", ""))
+    s = dataclasses.replace(spec(cfg), network="b2env-grid")
+    assert container.execute(s, capture=True).returncode == 0
+    assert calls == ["b2env-grid"]

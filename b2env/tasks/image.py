@@ -8,6 +8,7 @@ from invoke import Collection
 from invoke.exceptions import Exit
 
 from b2env import apptainer, bootstrap, compose, images, runner
+from b2env.config import Config
 from b2env.engine import labels
 from b2env.errors import ConfigError
 from b2env.tasks._common import config, task
@@ -47,7 +48,7 @@ def build(c, os=None, no_cache=False, engine=None, dry_run=False, workdir=None):
         print(apptainer.build(cfg, tag))
 
 
-def _planned_commands(cfg):
+def _planned_commands(cfg: Config) -> list[list[str]]:
     """The docker build (and apptainer build) equivalents of what `image.build` does."""
     tag = images.planned_tag(cfg)
     base = images.planned_base(cfg.os)

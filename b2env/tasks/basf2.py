@@ -74,7 +74,7 @@ def check(c, steering, no_dry_run=False, release=None, workdir=None):
     errors = [f for f in findings if f.level == "error"]
     if not no_dry_run and path.is_file() and not any(f.line and "syntax" in f.message
                                                      for f in errors):
-        errors += report_dry_run(checks.dry_run(cfg, Path(steering)))
+        errors = unique_errors(errors + report_dry_run(checks.dry_run(cfg, Path(steering))))
     if errors:
         raise Basf2Error(f"{steering}: {len(errors)} problem(s) to fix before the grid",
                          fix="fix the lines listed above and run 'inv basf2.check' again")
@@ -95,6 +95,14 @@ def report_dry_run(result: checks.DryRun) -> list[checks.Finding]:
     for problem in problems:
         print(f"error: {problem}")
     return [checks.Finding("error", 0, p) for p in problems]
+
+
+def unique_errors(findings: list[checks.Finding]) -> list[checks.Finding]:
+    """One error per message: the dry run often repeats what the static check found."""
+    seen: dict[str, checks.Finding] = {}
+    for finding in findings:
+        seen.setdefault(finding.message, finding)
+    return list(seen.values())
 
 
 @task(help={"workdir": WORKDIR_HELP})

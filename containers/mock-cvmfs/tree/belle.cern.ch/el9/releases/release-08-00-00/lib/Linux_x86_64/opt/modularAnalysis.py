@@ -42,8 +42,10 @@ def fillParticleList(decayString, cut, writeOut=False, path=None, enforceFitHypo
     if decayString.split(":")[-1] == "all" and cut:
         B2FATAL("You are trying to apply a cut to the list "
                 f"{decayString}! The cut-string is ignored: use a label other than 'all'.")
-    path.add_module("ParticleLoader", decayStrings=[decayString], writeOut=writeOut)
-    path.add_module("ParticleSelector", decayString=decayString, cut=cut)
+    loader = path.add_module("ParticleLoader", decayStrings=[decayString], writeOut=writeOut)
+    loader.set_name(f"ParticleLoader_{decayString}")
+    selector = path.add_module("ParticleSelector", decayString=decayString, cut=cut)
+    selector.set_name(f"ParticleSelector_applyCuts_{decayString}")
 
 
 def fillParticleLists(decayStringsWithCuts, writeOut=False, path=None, **kwargs):
@@ -59,11 +61,13 @@ def reconstructDecay(decayString, cut, dmID=0, writeOut=False, path=None, candid
     if "->" not in decayString:
         B2ERROR(f"reconstructDecay: '{decayString}' is not a decay string (mother -> daughters)")
         raise ValueError(f"Invalid decay string: {decayString}")
-    path.add_module("ParticleCombiner", decayString=decayString, cut=cut, decayMode=dmID,
-                    writeOut=writeOut, chargeConjugation=chargeConjugation,
-                    allowChargeViolation=allowChargeViolation,
-                    maximumNumberOfCandidates=candidate_limit if candidate_limit else -1,
-                    ignoreIfTooManyCandidates=ignoreIfTooManyCandidates)
+    combiner = path.add_module(
+        "ParticleCombiner", decayString=decayString, cut=cut, decayMode=dmID,
+        writeOut=writeOut, chargeConjugation=chargeConjugation,
+        allowChargeViolation=allowChargeViolation,
+        maximumNumberOfCandidates=candidate_limit if candidate_limit else -1,
+        ignoreIfTooManyCandidates=ignoreIfTooManyCandidates)
+    combiner.set_name(f"ParticleCombiner_{decayString}")
 
 
 def cutAndCopyList(outputListName, inputListName, cut, writeOut=False, path=None):
@@ -87,7 +91,8 @@ def applyCuts(list_name, cut, path=None):
 
 def matchMCTruth(list_name, path=None):
     path = _need_path(path, "matchMCTruth")
-    path.add_module("MCMatcherParticles", listName=list_name)
+    path.add_module("MCMatcherParticles", listName=list_name).set_name(
+        f"MCMatcher_{list_name}")
 
 
 def variablesToNtuple(decayString, variables, treename="variables", filename="ntuple.root",
@@ -95,11 +100,12 @@ def variablesToNtuple(decayString, variables, treename="variables", filename="nt
                       filenameSuffix="", useFloat=False, storeEventType=True):
     """Write one flat tree: bookkeeping branches plus one branch per variable."""
     path = _need_path(path, "variablesToNtuple")
-    path.add_module("VariablesToNtuple", particleList=decayString, variables=list(variables),
-                    fileName=filename, treeName=treename, basketSize=basketsize,
-                    signalSideParticleList=signalSideParticleList,
-                    fileNameSuffix=filenameSuffix, useFloat=useFloat,
-                    storeEventType=storeEventType)
+    ntuple = path.add_module(
+        "VariablesToNtuple", particleList=decayString, variables=list(variables),
+        fileName=filename, treeName=treename, basketSize=basketsize,
+        signalSideParticleList=signalSideParticleList, fileNameSuffix=filenameSuffix,
+        useFloat=useFloat, storeEventType=storeEventType)
+    ntuple.set_name(f"VariablesToNtuple_{decayString}")
 
 
 def variablesToEventBasedTree(decayString, variables, treename="variables",

@@ -10,8 +10,6 @@ INT, FLOAT, STR, BOOL = "int", "float", "str", "bool"
 LIST_INT, LIST_FLOAT, LIST_STR = "list(int)", "list(float)", "list(str)"
 DICT = "dict"
 
-_COMMON = {}
-
 REGISTRY = {
     "EventInfoSetter": {
         "expList": (LIST_INT, [0]), "runList": (LIST_INT, [0]), "evtNumList": (LIST_INT, [1]),
@@ -48,7 +46,8 @@ REGISTRY = {
         "isSelfConjugatedParticle": (BOOL, False),
     },
     "ParticleCombiner": {
-        "decayString": (STR, ""), "cut": (STR, ""), "decayMode": (INT, 0), "writeOut": (BOOL, False),
+        "decayString": (STR, ""), "cut": (STR, ""), "decayMode": (INT, 0),
+        "writeOut": (BOOL, False),
         "recoilParticleType": (INT, 0), "chargeConjugation": (BOOL, True),
         "allowChargeViolation": (BOOL, False), "maximumNumberOfCandidates": (INT, -1),
         "ignoreIfTooManyCandidates": (BOOL, True),

@@ -418,15 +418,25 @@ def key_readable():
                     "keep ~/.globus owned by you; b2env runs the container as your uid")
     emit("container.key", name, "ok", "readable as uid %d" % os.getuid())
 
+def grid_fix(out):
+    if "CERTIFICATE_VERIFY_FAILED" in out or "SSL" in out:
+        return ("the grid's host certificate is not signed by a CA in X509_CERT_DIR; mock "
+                "grid: restart it with this state_dir (inv mock.down, inv mock.up)")
+    if "proxy" in out.lower():
+        return "inv proxy.init"
+    if req["mock_url"]:
+        return "start the mock grid: inv mock.up"
+    return "check the network and the gbasf2 configuration (gbasf2_setup)"
+
 def grid():
     name = "grid answering"
     if done.get("gbasf2.commands") != "ok" or done.get("grid.security") != "ok":
         return skip("grid", name, "gbasf2 or the grid-security files are not usable")
     if req["proxy"]:
         code, out = gbasf2(["gb2_project_summary"])
-        if code != 0 or "Cannot contact" in out:
+        if code != 0 or "Error:" in out:
             return emit("grid", name, "fail", "gb2_project_summary failed (exit %d)" % code,
-                        "inv mock.up (mock grid) or check the network", tail(out))
+                        grid_fix(out), tail(out))
         return emit("grid", name, "ok", "gb2_project_summary answered")
     if not req["mock_url"]:
         return skip("grid", name, "a valid proxy is needed to ask the real grid")
@@ -435,7 +445,7 @@ def grid():
         urllib.request.urlopen(req["mock_url"] + "/ping", context=ctx, timeout=10).read()
     except Exception as exc:
         return emit("grid", name, "fail", "mock grid at %s not answering: %s"
-                    % (req["mock_url"], exc), "inv mock.up")
+                    % (req["mock_url"], exc), grid_fix(str(exc)))
     emit("grid", name, "ok", "mock grid at %s answered /ping" % req["mock_url"])
 
 basf2_chain()

@@ -333,3 +333,23 @@ def test_missing_mock_cvmfs_is_one_failing_line_and_the_probe_runs_without_cvmfs
     assert [c.id for c in checks.failed(results)] == ["cvmfs"]
     assert started[0].cvmfs_mode == "none"
     assert results[-1].id == "container.key" and results[-1].status == "ok"
+
+
+def test_probe_grid_answering_with_a_proxy(fake_tree: dict[str, Path]) -> None:
+    found = probe(fake_tree, proxy=True)
+    assert found["grid"]["status"] == "ok"
+
+
+def test_probe_grid_error_line_fails_with_its_fix(fake_tree: dict[str, Path]) -> None:
+    helper(fake_tree["libexec"] / "with-gbasf2", 'while [ "$1" != -- ]; do shift; done; shift; '
+           '[ "$1" = gb2_proxy_info ] && exit 0; echo "Error: SSL handshake with the grid '
+           'failed ([SSL: CERTIFICATE_VERIFY_FAILED])"; exit 0')
+    found = probe(fake_tree, proxy=True, mock_url="https://mock-grid:8443")
+    assert [k for k, v in statuses(found).items() if v == "fail"] == ["grid"]
+    assert "X509_CERT_DIR" in str(found["grid"]["fix"])
+
+
+def test_probe_mock_grid_not_answering(fake_tree: dict[str, Path]) -> None:
+    found = probe(fake_tree, mock_url="https://127.0.0.1:9")
+    assert found["grid"]["status"] == "fail"
+    assert found["grid"]["fix"] == "start the mock grid: inv mock.up"

@@ -155,3 +155,15 @@ def test_staging_again_reuses_the_tree(staged):
     state = staged.parent.parent
     again = mockcvmfs.ensure_staged(Config(state_dir=str(state)))
     assert again == staged
+
+
+def test_posix_sh_gets_the_b2setup_function(staged, tmp_path):
+    tools = staged / "belle.cern.ch" / "tools"
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+           "BELLE2_TOOLS": str(tools), "BELLE2_NO_TOOLS_CHECK": "1",
+           "VO_BELLE2_SW_DIR": str(staged / "belle.cern.ch" / "el9")}
+    script = f'. "{tools}/b2setup" >/dev/null; b2setup {RELEASE} >/dev/null && basf2 --version'
+    done = subprocess.run(["sh", "-c", script], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"(Release: {RELEASE})" in done.stdout

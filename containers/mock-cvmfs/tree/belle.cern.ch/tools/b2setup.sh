@@ -63,10 +63,13 @@ b2setup() {
     eval "$_b2_commands"
 }
 
+# Hyphenated function names are bash/zsh only; a POSIX sh (dash) gets b2setup alone.
+if [ -n "${BASH_VERSION:-}${ZSH_VERSION:-}" ]; then
+    eval '
 b2code-option() {
     case "${1:-}" in
         opt | debug | clang | intel) ;;
-        *) echo "Error: unknown option '${1:-}' (use opt, debug, clang or intel)" >&2; return 1 ;;
+        *) echo "Error: unknown option '\''${1:-}'\'' (use opt, debug, clang or intel)" >&2; return 1 ;;
     esac
     export BELLE2_OPTION=$1
     export BELLE2_SUBDIR="$BELLE2_ARCH/$BELLE2_OPTION"
@@ -76,7 +79,7 @@ b2code-option() {
 b2code-option-externals() {
     case "${1:-}" in
         opt | debug | intel) ;;
-        *) echo "Error: unknown externals option '${1:-}' (use opt, debug or intel)" >&2; return 1 ;;
+        *) echo "Error: unknown externals option '\''${1:-}'\'' (use opt, debug or intel)" >&2; return 1 ;;
     esac
     export BELLE2_EXTERNALS_OPTION=$1
     export BELLE2_EXTERNALS_SUBDIR="$BELLE2_ARCH/$BELLE2_EXTERNALS_OPTION"
@@ -88,6 +91,8 @@ b2setup-externals() {
         || _b2_commands="return 1"
     eval "$_b2_commands"
 }
+    '
+fi
 
 echo "Belle II software tools set up at: $BELLE2_TOOLS"
 

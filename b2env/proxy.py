@@ -17,7 +17,7 @@ import re
 import secrets
 import shlex
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -52,7 +52,6 @@ class ProxyFacts:
     signature_hash: str
     mode: str
     username: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def time_left(self) -> str:

@@ -11,6 +11,7 @@ from b2env import checks
 from b2env.tasks._common import config, task
 from b2env.tasks.cert import stdin_lines
 
+
 @task(help={"json": "print the documented JSON form (docs/doctor-json.md)",
             "pass_stdin": "read the key passphrase from stdin to compare key and certificate",
             "no_proxy": "leave out the proxy checks (before the first proxy.init)",

@@ -29,6 +29,7 @@ MIN_FILES = 20
 MONITOR_INTERVAL = 5.0
 BASF2_LOG = "Script1_basf2helper.py.log"
 PROCESSED = re.compile(r"Processed:\s+(\d+) events \(done\)")
+TOTAL_ROW = re.compile(r"^Total(?: \(output proc\.\))?\s*\|\s*(\d+)\s*\|", re.MULTILINE)
 
 
 @dataclass
@@ -220,7 +221,7 @@ class Demo:
         if len(counts) != self.report.jobs or None in counts:
             raise GridError(
                 f"{len(counts)} job logs for {self.report.jobs} jobs, "
-                f"{counts.count(None)} without a 'Processed: N events (done)' line",
+                f"{counts.count(None)} without a basf2 statistics table",
                 fix=f"look at the logs in {directory}",
             )
         self.report.events_out = sum(c for c in counts if c is not None)
@@ -265,9 +266,16 @@ def pick_dataset(analysis: BelleIIGridAnalysis) -> str:
 
 
 def processed_events(log_text: str) -> int | None:
-    """Events a basf2 run processed, from its final 'Processed: N events (done)' line."""
+    """Events a basf2 run processed: the final 'Processed: N events (done)' line of the
+    Progress module, else the statistics table's Total calls (events + 1 with RootInput)."""
     found = PROCESSED.findall(log_text)
-    return int(found[-1]) if found else None
+    if found:
+        return int(found[-1])
+    total = TOTAL_ROW.findall(log_text)
+    if not total:
+        return None
+    calls = int(total[-1])
+    return calls - 1 if re.search(r"^RootInput\s*\|", log_text, re.MULTILINE) else calls
 
 
 def count_files(call: gbasf2.Gb2Caller, lpn: str) -> int:

@@ -19,22 +19,21 @@ from b2env.tasks import (
     verify,
 )
 
-USER_MODULES = (config_tasks, image, shell, cert, proxy, verify, basf2, mock, grid, bench)
+USER_MODULES = (config_tasks, image, shell, cert, proxy, verify, basf2, mock, grid, bench, demo)
 
 
 def build(*, developer: bool) -> Collection:
     """All task namespaces; ``developer`` adds ``inv test`` and ``dev.*`` (repository only)."""
     ns = Collection()
     for module in USER_MODULES + ((dev,) if developer else ()):
-        ns.add_collection(module.ns)
-    # Tasks called without a namespace: `inv shell`, `inv verify`, `inv demo`, `inv test`.
-    top = [(shell, "shell"), (verify, "verify"), (demo, "demo")]
+        collection = module.ns
+        if collection.default is None and collection.name in collection.tasks:
+            collection.default = collection.name  # `inv demo` runs demo.demo
+        ns.add_collection(collection)
+    # `inv shell`, `inv verify` and `inv demo` are the default tasks of their collections;
+    # `inv test` is the developer's one top-level task.
     if developer:
-        top.append((dev, "test"))
-    for module, name in top:
-        body = getattr(module, name, None)
-        if body is not None:
-            ns.add_task(body, name=name)
+        ns.add_task(dev.test, name="test")
     return ns
 
 

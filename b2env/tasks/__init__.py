@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Task
 
 from b2env.tasks import (
     basf2,
@@ -27,6 +27,9 @@ def build(*, developer: bool) -> Collection:
     ns = Collection()
     for module in USER_MODULES + ((dev,) if developer else ()):
         collection = module.ns
+        body = getattr(module, collection.name, None)
+        if isinstance(body, Task) and collection.name not in collection.tasks:
+            collection.add_task(body)
         if collection.default is None and collection.name in collection.tasks:
             collection.default = collection.name  # `inv demo` runs demo.demo
         ns.add_collection(collection)

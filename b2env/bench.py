@@ -59,9 +59,8 @@ def shell_startup(cfg: Config, repeat: int) -> Figure:
     from b2env import images
 
     image = images.ensure_user_image(cfg)
-    b2env = [sys.executable, "-m", "b2env.cli", "shell", "--", "true"]
-    env_args = {"cwd": cfg.work_path}
-    subject = median_seconds(lambda: run(b2env, **env_args), repeat)
+    b2env = [sys.executable, "-m", "b2env.cli", "shell", "--os", cfg.os, "--", "true"]
+    subject = median_seconds(lambda: run(b2env, cwd=cfg.work_path), repeat)
     baseline = median_seconds(lambda: run(["docker", "run", "--rm", image, "true"]), repeat)
     return Figure("shell -- true", subject, baseline, "docker run --rm IMAGE true", 1.3)
 

@@ -25,7 +25,8 @@ def _submit(env: GridEnv, project: str, *options: str) -> None:
 
 
 def test_sites_allowed_banned_and_outage(tmp_path: Path) -> None:
-    env, https = start_grid(tmp_path, mockgrid.FailureSettings(time_scale=0.01,
+    # time scale 0.2: a job stays Stalled for 4 s, long enough to be seen by polling
+    env, https = start_grid(tmp_path, mockgrid.FailureSettings(time_scale=0.2,
                                                                outage_site="LCG.KIT.de"))
     try:
         env.gb2("gb2_proxy_init", "--pwstdin", stdin="secret pass\n", check=True)

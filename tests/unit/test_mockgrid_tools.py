@@ -204,10 +204,14 @@ def test_collection_and_several_lpns_as_input(grid_env: GridEnv) -> None:
 
 def test_kill_then_reschedule_and_project_summary(grid_env: GridEnv) -> None:
     (grid_env.work / "steer.py").write_text("import basf2\n")
-    grid_env.gb2("gbasf2", "steer.py", "-p", "to_kill", "-s", "release-08-00-00", "-i",
-                 f"{TAUPAIR}/sub00", "-n", "8", "--force", check=True)
-
-    killed = grid_env.gb2("gb2_job_kill", "-p", "to_kill", "--force", check=True)
+    settings = grid_env.grid.settings
+    settings.time_scale = 1.0  # seconds in Received/Checking/Waiting: time to kill them there
+    try:
+        grid_env.gb2("gbasf2", "steer.py", "-p", "to_kill", "-s", "release-08-00-00", "-i",
+                     f"{TAUPAIR}/sub00", "-n", "8", "--force", check=True)
+        killed = grid_env.gb2("gb2_job_kill", "-p", "to_kill", "--force", check=True)
+    finally:
+        settings.time_scale = 0.01
     after_kill = _rows(grid_env.gb2("gb2_job_status", "-p", "to_kill", check=True).stdout)
     grid_env.gb2("gb2_job_reschedule", "-p", "to_kill", "--force", check=True)
     final = grid_env.wait_final("to_kill")

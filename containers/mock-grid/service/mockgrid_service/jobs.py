@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import shutil
 import threading
@@ -13,22 +12,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mockgrid_service import execution
+from mockgrid_service import execution, failures
 from mockgrid_service.catalog import Catalog
 from mockgrid_service.db import Database
 from mockgrid_service.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SITES = ("LCG.KEK.jp", "LCG.KEK2.jp", "LCG.KIT.de", "LCG.Pisa.it", "LCG.Napoli.it",
-         "ARC.SIGNET.si", "OSG.BNL.us")
 RESCHEDULABLE = ("Failed", "Killed", "Stalled")
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 NEVER = 1e18
-# Seconds each stage lasts at time scale 1 (before the next transition).
-DURATION = {"received": 2.0, "checking": 2.0, "waiting": 6.0, "matched": 3.0, "init": 2.0,
-            "input": 2.0, "stallrun": 5.0, "stalled": 20.0, "completing": 2.0}
-LONG_WAITING_FACTOR = 30.0
 ACTIVE_STAGES = ("matched", "init", "input", "exec")
 
 
@@ -115,9 +108,9 @@ class Jobs:
         if not 0 <= priority <= 10:
             raise JobError(f"priority {priority} is out of range 0-10")
         for key in ("sites", "banned_sites"):
-            unknown = [s for s in request.get(key) or [] if s not in SITES]
+            unknown = [s for s in request.get(key) or [] if s not in failures.SITES]
             if unknown:
-                raise JobError(f"unknown site(s) {', '.join(unknown)}; sites: {', '.join(SITES)}")
+                raise JobError(f"unknown site(s) {', '.join(unknown)}; sites: {', '.join(failures.SITES)}")
         keys = ("sites", "banned_sites", "basf2opt", "cputime", "priority", "jobtype",
                 "files_per_job", "sandbox_names")
         return {k: request.get(k) for k in keys}
@@ -149,42 +142,18 @@ class Jobs:
             first = self.db.next_job_id(conn)
             for index, chunk in enumerate(chunks):
                 job_id = first + index
-                plan = self._plan(name, index, 0)
+                plan = failures.plan(self.settings, name, index, 0)
                 conn.execute(
                     "INSERT INTO jobs (id, project, owner, idx, status, minor, app, site, inputs,"
                     " rr, plan, next_at, stage, submitted, updated) VALUES"
                     " (?, ?, ?, ?, 'Received', 'Job accepted', 'Unknown', 'Multiple', ?, 0, ?,"
                     " ?, 'received', ?, ?)",
                     (job_id, name, user, index, json.dumps([f["lfn"] for f in chunk]), plan,
-                     now + self._delay("received", plan), now, now),
+                     now + failures.delay(self.settings, "received", plan), now, now),
                 )
                 ids.append(job_id)
         log.info("project %s of %s: %d jobs", name, user, len(ids))
         return ids
-
-    # -- failure injection --------------------------------------------------------------------
-    def _plan(self, project: str, index: int, rr: int) -> str:
-        s = self.settings
-        rng = random.Random(f"{s.seed}:{project}:{index}:{rr}")
-        rate = s.failure_rate * (s.retry_failure_factor ** rr if rr else 1.0)
-        kinds = {k: w for k, w in (s.kinds or {}).items() if w > 0}
-        if not kinds or rng.random() >= rate:
-            return "none"
-        names = sorted(kinds)
-        return rng.choices(names, weights=[kinds[n] for n in names])[0]
-
-    def _delay(self, stage: str, plan: str) -> float:
-        factor = LONG_WAITING_FACTOR if stage == "waiting" and plan == "long_waiting" else 1.0
-        return DURATION[stage] * factor * self.settings.time_scale
-
-    def _pick_site(self, job: dict, options: dict) -> str | None:
-        allowed = list(options.get("sites") or SITES)
-        banned = set(options.get("banned_sites") or []) | set(filter(None, job["banned_sites"].split(",")))
-        candidates = [s for s in allowed if s not in banned]
-        if not candidates:
-            return None
-        rng = random.Random(f"{self.settings.seed}:{job['project']}:{job['idx']}:{job['rr']}:site")
-        return rng.choice(candidates)
 
     # -- the state machine --------------------------------------------------------------------
     def run_engine(self) -> None:
@@ -223,7 +192,7 @@ class Jobs:
         elif stage == "checking":
             self._set(job, "Waiting", "Pilot Agent Submission", "Unknown", "waiting", now)
         elif stage == "waiting":
-            site = self._pick_site(job, options)
+            site = failures.pick_site(self.settings, job, options)
             if site is None:
                 self._set(job, "Waiting", "No candidate sites available", "Unknown", "waiting", now)
                 return
@@ -247,7 +216,8 @@ class Jobs:
         self, job: dict, status: str, minor: str, app: str, stage: str, now: float,
         site: str | None = None, result: str | None = None, only_if_stage: str | None = None,
     ) -> bool:
-        next_at = NEVER if stage in ("final", "exec") else now + self._delay(stage, job["plan"])
+        next_at = NEVER if stage in ("final", "exec") else (
+            now + failures.delay(self.settings, stage, job["plan"]))
         sql = ("UPDATE jobs SET status=?, minor=?, app=?, stage=?, next_at=?, updated=?,"
                " site=COALESCE(?, site), result=COALESCE(?, result) WHERE id=? AND rr=?")
         args: list = [status, minor, app, stage, next_at, now, site, result, job["id"], job["rr"]]
@@ -319,7 +289,7 @@ class Jobs:
                 skipped.append(job["id"])
                 continue
             rr = job["rr"] + 1
-            plan = self._plan(job["project"], job["idx"], rr)
+            plan = failures.plan(self.settings, job["project"], job["idx"], rr)
             banned = job["banned_sites"]
             if job["status"] in ("Stalled", "Failed") and "stall" in job["minor"].lower():
                 banned = ",".join(filter(None, [banned, job["site"]]))
@@ -328,7 +298,7 @@ class Jobs:
                     "UPDATE jobs SET status='Received', minor='Job Rescheduled', app='Unknown',"
                     " site='Multiple', rr=?, plan=?, stage='received', next_at=?, updated=?,"
                     " banned_sites=?, result='' WHERE id=?",
-                    (rr, plan, now + self._delay("received", plan), now, banned, job["id"]),
+                    (rr, plan, now + failures.delay(self.settings, "received", plan), now, banned, job["id"]),
                 )
             execution.append_log(self.settings, job["id"], f"rescheduled (attempt {rr})")
             done.append(job["id"])

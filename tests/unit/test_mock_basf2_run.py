@@ -196,3 +196,20 @@ def test_make_mdst_and_hadd(staged, work):
     with uproot.open(work / "merged.root") as root_file:
         assert root_file["tree"].num_entries == 14
     assert in_release(staged, work, "hadd merged.root a.root").returncode == 1
+
+
+def test_help_usage_line_and_module_parameters(staged, work):
+    done = in_release(staged, work, "basf2 --help; basf2 -m EventInfoSetter")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Usage: basf2 [OPTIONS] [STEERING_FILE] [-- [STEERING_FILE_OPTIONS]]"
+    assert "Module EventInfoSetter parameters:" in lines
+    assert any(line.split()[:2] == ["evtNumList", "list(int)"] for line in lines)
+
+
+def test_dump_path_then_execute_path(staged, work):
+    dumped = in_release(staged, work, "basf2 --dump-path path.pkl test_basf2.py")
+    assert dumped.returncode == 0 and "Processed:" not in dumped.stdout
+    executed = in_release(staged, work, "basf2 --execute-path path.pkl -n 3")
+    assert executed.returncode == 0
+    assert "Processed:          3 events (done)" in executed.stdout

@@ -28,6 +28,10 @@ class _Parser(argparse.ArgumentParser):
     def format_usage(self):
         return USAGE + "\n"
 
+    def format_help(self):
+        lines = super().format_help().splitlines()
+        return "\n".join([USAGE, *lines[1:]]) + "\n"
+
 
 def parser():
     p = _Parser(prog="basf2", add_help=False, usage=USAGE)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 FAILED_STATUSES = frozenset({"Failed", "Killed", "Deleted"})
 BACKOFF_SECONDS = (2.0, 6.0, 18.0, 54.0)
 PROXY_MARGIN_SECONDS = 600
+FAILED_POLLS_TOLERATED = 3  # polls in a row that fail even after back-off
 Verdict = Literal["done", "failed", "active"]
 T = TypeVar("T")
 
@@ -269,9 +270,24 @@ class Monitor:
         on_progress: Callable[[Progress], None] | None = None,
         max_polls: int | None = None,
     ) -> Summary:
-        progress, polls = None, 0
+        progress, polls, failed_polls = None, 0, 0
         while max_polls is None or polls < max_polls:
-            progress, polls = self.poll(interval), polls + 1
+            polls += 1
+            try:
+                progress = self.poll(interval)
+            except GridError as exc:
+                failed_polls += 1
+                if failed_polls >= FAILED_POLLS_TOLERATED:
+                    raise GridError(
+                        f"the grid did not answer {failed_polls} polls in a row: {exc.what}",
+                        evidence=exc.evidence,
+                        fix="check the grid (or 'inv mock.status'), then run the same monitor "
+                        "command again: it resumes where it stopped",
+                    ) from exc
+                log.warning("poll failed (%s); trying again in %.0f s", exc.what, interval)
+                self.sleep(interval)
+                continue
+            failed_polls = 0
             if on_progress:
                 on_progress(progress)
             if progress.finished:

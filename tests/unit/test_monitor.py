@@ -192,6 +192,18 @@ def test_grid_down_for_longer_than_back_off_is_an_error_with_state_kept(tmp_path
     assert make_monitor(grid, tmp_path).state.retries == {"1": 1}
 
 
+def test_run_survives_failed_polls_and_gives_up_after_three_in_a_row(tmp_path: Path) -> None:
+    grid = FakeGrid({"1": ("Running", "Running")})
+    mon = make_monitor(grid, tmp_path, backoff=(0.0,))  # two status calls per failed poll
+    grid.down_for = 4  # two whole polls fail, the third answers
+    grid.jobs["1"] = ("Done", "Done")
+    assert mon.run(interval=0, max_polls=5).exit_code == 0
+    grid.down_for = 100
+    with pytest.raises(GridError, match="did not answer 3 polls in a row") as caught:
+        make_monitor(grid, tmp_path, backoff=(0.0,)).run(interval=0)
+    assert "resumes" in (caught.value.fix or "")
+
+
 def test_proxy_running_out_during_monitoring_stops_with_proxy_error(tmp_path: Path) -> None:
     grid = FakeGrid({"1": ("Running", "Running")})
     mon = make_monitor(grid, tmp_path, proxy_left=lambda: grid.proxy_seconds)

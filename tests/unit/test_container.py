@@ -175,7 +175,10 @@ def test_mock_mode_binds_staged_tree_and_joins_grid_network(
 def test_mock_mode_without_the_stand_in_says_so(
     cfg: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import b2env
+
     monkeypatch.setitem(sys.modules, "b2env.mockcvmfs", None)
+    monkeypatch.delattr(b2env, "mockcvmfs", raising=False)
     with pytest.raises(ImageError, match="mock CVMFS"):
         spec(cfg.with_overrides(cvmfs_mode="mock"))
 

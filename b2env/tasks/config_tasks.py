@@ -13,7 +13,9 @@ from b2env.tasks._common import config, task
 @task(help={"json": "print JSON instead of a table", "workdir": "analysis directory"})
 def show(c, json=False, workdir=None):
     """Print the merged configuration with the source of each value."""
-    cfg = config(workdir=workdir)
+    from b2env.images import with_run_os
+
+    cfg = with_run_os(config(workdir=workdir))  # shows the OS runs will really use
     rows = describe(cfg)
     if json:
         print(jsonlib.dumps({k: {"value": v, "source": s} for k, v, s in rows}, indent=2))

@@ -4,10 +4,12 @@ message and an exit code, logging set-up, and configuration loading with task ar
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
 import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, TypeVar
 
 from invoke import task as invoke_task
@@ -65,3 +67,18 @@ def config(**overrides: Any) -> Config:
     """Load the layered configuration, with task arguments (None = not given) on top."""
     workdir = overrides.pop("workdir", None)
     return load_config(workdir, overrides={k: v for k, v in overrides.items() if v is not None})
+
+
+def lazy_module(name: str) -> ModuleType:
+    """``name`` imported on first attribute access, so ``inv shell`` does not pay for the
+    imports of every other task (cryptography, uproot, the docker SDK) before it starts."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module

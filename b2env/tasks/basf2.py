@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Collection
 from invoke.exceptions import Exit
 
-from b2env import basf2 as local
-from b2env import steering as checks
 from b2env.errors import Basf2Error
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
 from b2env.tasks.shell import remainder_words
+
+if TYPE_CHECKING:
+    from b2env import basf2 as local
+    from b2env import steering as checks
+else:
+    local = lazy_module("b2env.basf2")
+    checks = lazy_module("b2env.steering")
 
 ns = Collection("basf2")
 

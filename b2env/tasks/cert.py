@@ -5,12 +5,18 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Collection
 
-from b2env import certificates, checks
 from b2env.errors import CredentialError
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
+
+if TYPE_CHECKING:
+    from b2env import certificates, checks
+else:
+    certificates = lazy_module("b2env.certificates")
+    checks = lazy_module("b2env.checks")
 
 ns = Collection("cert")
 TRIES = 3

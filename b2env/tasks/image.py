@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from invoke import Collection
 from invoke.exceptions import Exit
 
-from b2env import apptainer, bootstrap, compose, images, runner
+from b2env import runner
 from b2env.config import Config
 from b2env.engine import labels
 from b2env.errors import ConfigError
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
+
+if TYPE_CHECKING:
+    from b2env import apptainer, bootstrap, compose, images
+else:
+    apptainer = lazy_module("b2env.apptainer")
+    bootstrap = lazy_module("b2env.bootstrap")
+    compose = lazy_module("b2env.compose")
+    images = lazy_module("b2env.images")
 
 OS_HELP = "OS of the user image: el9, ubuntu2404 or debian12"
 

@@ -8,14 +8,21 @@ import json as jsonlib
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Collection
 
-from b2env import certificates, container, proxy
 from b2env.config import Config
 from b2env.errors import B2envError, ProxyError
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
 from b2env.tasks.cert import TRIES, stdin_lines
+
+if TYPE_CHECKING:
+    from b2env import certificates, container, proxy
+else:
+    certificates = lazy_module("b2env.certificates")
+    container = lazy_module("b2env.container")
+    proxy = lazy_module("b2env.proxy")
 
 ns = Collection("proxy")
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json as jsonlib
+from typing import TYPE_CHECKING
 
 from invoke import Collection
 from invoke.exceptions import Exit
 
-from b2env import checks
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
 from b2env.tasks.cert import stdin_lines
+
+if TYPE_CHECKING:
+    from b2env import checks
+else:
+    checks = lazy_module("b2env.checks")
 
 
 @task(help={"json": "print the documented JSON form (docs/doctor-json.md)",

@@ -34,17 +34,30 @@ class Gb2Caller(Protocol):
 
 
 def container_caller(cfg: Config, *, timeout: float | None = 600) -> Gb2Caller:
-    """A caller that runs gb2 tools in the user container with the gbasf2 environment."""
+    """A caller that runs gb2 tools in the user container with the gbasf2 environment.
+
+    The run policy (mounts, image, environment) is resolved once per working directory and
+    reused for later calls with a fresh container name: a monitor polls without re-checking it.
+    """
+    import dataclasses
+    import secrets
+
     from b2env import container
+
+    templates: dict[tuple[str | None, bool], container.RunSpec] = {}
 
     def call(
         argv: Sequence[str], *, cwd: Path | None = None, input: str | None = None
     ) -> runner.Completed:
-        spec = container.run_spec(
-            cfg,
-            container.with_gbasf2(cfg, list(argv)),
-            interactive=input is not None,
-            workdir=str(cwd) if cwd else None,
+        key = (str(cwd) if cwd else None, input is not None)
+        if key not in templates:
+            templates[key] = container.run_spec(
+                cfg, ["true"], interactive=input is not None, workdir=key[0]
+            )
+        spec = dataclasses.replace(
+            templates[key],
+            argv=tuple(container.with_gbasf2(cfg, list(argv))),
+            name=f"b2env-run-{secrets.token_hex(4)}",
         )
         return container.execute(spec, input=input, capture=True, timeout=timeout)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from b2env.errors import ConfigError, GridError
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "workflow test pass"
+PROJECT = f"it_taupair_{int(time.time())}"  # the mock grid's state outlives a session
 
 
 @pytest.fixture(scope="module")
@@ -45,22 +47,22 @@ def taupair(ana: BelleIIGridAnalysis) -> str:
 def test_workflow_end_to_end(grid_cfg: Config) -> None:
     ana = BelleIIGridAnalysis(cfg=grid_cfg)
     dataset = taupair(ana)
-    result = ana.submit("steering_taupair.py", project="it_taupair_01", datasets=[dataset])
+    result = ana.submit("steering_taupair.py", project=PROJECT, datasets=[dataset])
     assert result.submitted and int(result.summary["Number of jobs"]) >= 20
-    assert (grid_cfg.work_path / ".b2env/projects/it_taupair_01.json").is_file()
+    assert (grid_cfg.work_path / f".b2env/projects/{PROJECT}.json").is_file()
 
-    first = ana.monitor("it_taupair_01", interval=2, auto_resubmit=True, max_polls=2)
+    first = ana.monitor(PROJECT, interval=2, auto_resubmit=True, max_polls=2)
     assert not first.finished
-    summary = ana.monitor("it_taupair_01", interval=2, auto_resubmit=True, max_polls=300)
+    summary = ana.monitor(PROJECT, interval=2, auto_resubmit=True, max_polls=300)
     assert summary.exit_code == 0, summary.lines()
     assert summary.reschedules >= 1
 
-    report = ana.download("it_taupair_01")
+    report = ana.download(PROJECT)
     assert report.complete, report.lines()
-    merged = ana.merge("it_taupair_01")
+    merged = ana.merge(PROJECT)
     assert sum(merged.entries.values()) > 0
     with pytest.raises(GridError, match="exists already"):
-        ana.merge("it_taupair_01")
+        ana.merge(PROJECT)
 
 
 def test_submit_task_refuses_metacharacter_lpn_and_reused_name(grid_cfg: Config) -> None:
@@ -86,3 +88,24 @@ def test_submit_task_refuses_metacharacter_lpn_and_reused_name(grid_cfg: Config)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "characters the grid catalog cannot handle" in done.stderr
     assert not (grid_cfg.work_path / "y").exists()
+
+
+def test_thousand_job_project_polled_end_to_end_under_3_s(grid_cfg: Config) -> None:
+    from b2env import monitor
+
+    ana = BelleIIGridAnalysis(cfg=grid_cfg)
+    mumu = next(lpn for lpn in ana.search_datasets(mc_event="mumu"))
+    project = f"it_mumu_{int(time.time())}"  # the grid's state outlives the session
+    ana.submit("steering_taupair.py", project=project, datasets=[mumu], skip_local_test=True)
+    try:
+        watcher = monitor.Monitor(
+            ana.call, project, grid_cfg.work_path / f"{project}.json", auto_resubmit=False
+        )
+        started = time.perf_counter()
+        progress = watcher.poll()
+        elapsed = time.perf_counter() - started
+    finally:
+        ana.kill(project)
+    print(f"1000-job poll through the container: {elapsed:.2f} s")
+    assert progress.total == 1000
+    assert elapsed < 3.0

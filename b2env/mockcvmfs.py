@@ -41,7 +41,10 @@ WHEEL_SETS = (
         (f"{EXTERNALS_LIB}/python{version}/site-packages", ("uproot", "numpy", "awkward"), version)
         for version in PYTHON_VERSIONS
     ),
-    ("belle.kek.jp/grid/gbasf2/pro/lib/site-packages", ("cryptography",), GBASF2_PYTHON),
+    *(
+        (f"belle.kek.jp/grid/gbasf2/pro/lib/site-packages/python{version}", ("cryptography",), version)
+        for version in PYTHON_VERSIONS
+    ),
 )
 GRID_SECURITY = "grid.cern.ch/etc/grid-security"
 VOMS_HOST_DN = "/DC=org/DC=b2env-test/CN=mock-grid"

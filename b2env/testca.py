@@ -344,7 +344,10 @@ def _load(directory: Path) -> Identity | None:
     cert, key = directory / "cert.pem", directory / "key.pem"
     if not (cert.is_file() and key.is_file()):
         return None
-    loaded = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    # b2env wrote this key itself: skip the slow RSA consistency check on every load.
+    loaded = serialization.load_pem_private_key(
+        key.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
+    )
     assert isinstance(loaded, rsa.RSAPrivateKey)
     return Identity(x509.load_pem_x509_certificate(cert.read_bytes()), loaded)
 

@@ -31,7 +31,6 @@ WHEEL_CACHE = Path("~/.cache/b2env/wheels").expanduser()
 INSTALLED_CACHE = Path("~/.cache/b2env/site-packages").expanduser()
 #: The image Pythons the externals' python3 may run on: el9 (3.9), debian12 (3.11), ubuntu2404.
 PYTHON_VERSIONS = ("3.9", "3.11", "3.12")
-GBASF2_PYTHON = "3.11"  # the gbasf2 client tools run in the debian12-based containers
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 EXTERNALS_VERSION = "v02-00-03"
 EXTERNALS_LIB = f"belle.cern.ch/el9/externals/{EXTERNALS_VERSION}/Linux_x86_64/common/lib"

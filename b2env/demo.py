@@ -129,7 +129,7 @@ class Demo:
         from b2env import mockgrid
 
         settings = mockgrid.FailureSettings(
-            failure_rate=0.15,
+            failure_rate=0.25,
             seed=11,
             time_scale=0.02,
             retry_failure_factor=0.0,

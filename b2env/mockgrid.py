@@ -23,8 +23,9 @@ from b2env.runner import run
 
 log = logging.getLogger(__name__)
 
-CONTAINER = "b2env-mock-grid"
+CONTAINER = "b2env-mock-grid"  # on the default network; see instance_names()
 VOLUME = "b2env-mock-grid-data"
+DEFAULT_NETWORK = "b2env-grid"
 ALIAS = "mock-grid"
 PORT = 8443
 IMAGE_NAME = "mock-grid"
@@ -32,6 +33,18 @@ CONTEXT_DIR = Path(__file__).resolve().parent.parent / "containers" / "mock-grid
 HOSTNAMES = [ALIAS, CONTAINER, "localhost"]
 GROUPS = ("belle", "belle_starterkit")
 LABELS = {"org.b2env.role": "mock-grid"}
+
+
+def instance_names(cfg: Config) -> tuple[str, str]:
+    """(container, volume) of the mock grid serving ``cfg.network``.
+
+    One mock grid per network: the demo's on ``b2env-grid`` keeps the plain names, and a test
+    session on its own network gets its own container and volume instead of replacing it.
+    """
+    if cfg.network == DEFAULT_NETWORK:
+        return CONTAINER, VOLUME
+    suffix = cfg.network.removeprefix(DEFAULT_NETWORK + "-")
+    return f"{CONTAINER}-{suffix}", f"{CONTAINER}-{suffix}-data"
 
 
 @dataclass(frozen=True)
@@ -167,20 +180,21 @@ def up(cfg: Config, settings: FailureSettings | None = None, *, timeout: float =
         IMAGE_NAME, CONTEXT_DIR, base=base, build_args={"BASE_IMAGE": base}
     )
     engine.client().images.get(image).tag(f"b2env/{IMAGE_NAME}", "latest")  # compose.yaml
+    name, volume = instance_names(cfg)
     engine.ensure_network(cfg.network)
-    _ensure_volume()
+    _ensure_volume(volume)
     fingerprint = _fingerprint(config, image, cvmfs)
-    current = _inspect()
+    current = _inspect(name)
     if current and current["Config"]["Labels"].get("org.b2env.fingerprint") == fingerprint:
         if not current["State"]["Running"]:
-            run(["docker", "start", CONTAINER], error=GridError)
+            run(["docker", "start", name], error=GridError)
     else:
         if current:
             log.info("restarting the mock grid with the new configuration")
-            run(["docker", "rm", "-f", CONTAINER], error=GridError)
+            run(["docker", "rm", "-f", name], error=GridError)
         run(_run_argv(cfg, image, config, cvmfs, fingerprint), error=GridError,
             fix="see 'inv mock.logs'")
-    _wait_healthy(timeout)
+    _wait_healthy(name, timeout)
     log.info("mock grid ready at %s", cfg.mock_grid_url)
     return cfg.mock_grid_url
 
@@ -189,11 +203,12 @@ def _run_argv(cfg: Config, image: str, config: Path, cvmfs: Path, fingerprint: s
     from b2env import engine
 
     labels = engine.labels("mock-grid", fingerprint=fingerprint)
-    argv = ["docker", "run", "-d", "--name", CONTAINER, "--network", cfg.network,
+    name, volume = instance_names(cfg)
+    argv = ["docker", "run", "-d", "--name", name, "--network", cfg.network,
             "--network-alias", ALIAS, "--publish", f"127.0.0.1::{PORT}",
             "--mount", f"type=bind,source={config},target=/etc/mock-grid,readonly",
             "--mount", f"type=bind,source={cvmfs},target=/cvmfs,readonly",
-            "--mount", f"type=volume,source={VOLUME},target=/var/lib/mock-grid"]
+            "--mount", f"type=volume,source={volume},target=/var/lib/mock-grid"]
     for key, value in sorted(labels.items()):
         argv += ["--label", f"{key}={value}"]
     return [*argv, image]
@@ -206,26 +221,26 @@ def _fingerprint(config: Path, image: str, cvmfs: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _ensure_volume() -> None:
+def _ensure_volume(volume: str) -> None:
     from b2env import engine
 
     sdk = engine.client()
-    if not sdk.volumes.list(filters={"name": VOLUME}):
-        sdk.volumes.create(VOLUME, labels=engine.labels("volume", role="mock-grid"))
+    if not sdk.volumes.list(filters={"name": volume}):
+        sdk.volumes.create(volume, labels=engine.labels("volume", role="mock-grid"))
 
 
-def _inspect() -> dict | None:
-    done = run(["docker", "container", "inspect", CONTAINER], check=False)
+def _inspect(name: str) -> dict | None:
+    done = run(["docker", "container", "inspect", name], check=False)
     if done.returncode != 0:
         return None
     found = json.loads(done.stdout)
     return found[0] if found else None
 
 
-def _wait_healthy(timeout: float) -> None:
+def _wait_healthy(name: str, timeout: float) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        state = (_inspect() or {}).get("State", {})
+        state = (_inspect(name) or {}).get("State", {})
         health = state.get("Health", {}).get("Status", "")
         if health == "healthy":
             return
@@ -233,28 +248,30 @@ def _wait_healthy(timeout: float) -> None:
             break
         time.sleep(1)
     raise GridError(
-        f"the mock grid container {CONTAINER} did not become healthy",
-        evidence=logs(tail=20).splitlines(),
+        f"the mock grid container {name} did not become healthy",
+        evidence=_logs(name, 20).splitlines(),
         fix="read 'inv mock.logs'; 'inv mock.down --volumes' resets its state",
     )
 
 
 def restart(cfg: Config, *, timeout: float = 300) -> None:
     """Restart the service container (its state volume stays) and wait until it is healthy."""
-    run(["docker", "restart", CONTAINER], error=GridError, fix="start it with 'inv mock.up'")
-    _wait_healthy(timeout)
+    name, _ = instance_names(cfg)
+    run(["docker", "restart", name], error=GridError, fix="start it with 'inv mock.up'")
+    _wait_healthy(name, timeout)
 
 
 def down(cfg: Config, *, volumes: bool = False) -> None:
     """Remove the service container (its state volume too with ``volumes``)."""
-    if _inspect():
-        run(["docker", "rm", "-f", CONTAINER], error=GridError)
+    name, volume = instance_names(cfg)
+    if _inspect(name):
+        run(["docker", "rm", "-f", name], error=GridError)
     if volumes:
-        run(["docker", "volume", "rm", "-f", VOLUME], error=GridError)
+        run(["docker", "volume", "rm", "-f", volume], error=GridError)
 
 
 def status(cfg: Config) -> Status:
-    current = _inspect()
+    current = _inspect(instance_names(cfg)[0])
     if not current:
         return Status(False, "", cfg.mock_grid_url, "", "")
     state = current["State"]
@@ -264,8 +281,12 @@ def status(cfg: Config) -> Status:
                   cfg.mock_grid_url, host_url, current["Config"]["Image"])
 
 
-def logs(cfg: Config | None = None, *, tail: int = 200) -> str:
-    done = run(["docker", "logs", "--tail", str(tail), CONTAINER], check=False)
+def logs(cfg: Config, *, tail: int = 200) -> str:
+    return _logs(instance_names(cfg)[0], tail)
+
+
+def _logs(name: str, tail: int) -> str:
+    done = run(["docker", "logs", "--tail", str(tail), name], check=False)
     return done.stdout + done.stderr
 
 

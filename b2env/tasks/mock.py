@@ -73,7 +73,7 @@ def status(c: Context, workdir: str | None = None) -> None:
 @task(help={"tail": "number of log lines (default 200)"})
 def logs(c: Context, tail: int = 200) -> None:
     """Print the mock grid service log."""
-    print(mockgrid.logs(tail=tail), end="")
+    print(mockgrid.logs(config(), tail=tail), end="")
 
 
 ns.add_task(up)

@@ -38,6 +38,7 @@ def mock_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
         workdir=str(root / "work"),
         globus_dir=str(root / "globus"),
         proxy_path=str(root / "proxy" / "x509up_test"),
+        network="b2env-grid-tests",  # its own mock grid: a running demo's stays untouched
     )
 
 

@@ -305,10 +305,10 @@ def reschedule(c: Context, project: str, dry_run: bool = False, workdir: str | N
 
 
 @task(
-    positional=["action", "lpn"],
+    positional=["action"],
     help={
-        "action": "search (by metadata) or list (the files of an LPN)",
-        "lpn": "for list: the dataset LPN",
+        "action": "search (by metadata), list (with --lpn), or an LPN to list",
+        "lpn": "for list: the dataset, datablock or file LPN",
         "mc_event": "search: event type, e.g. taupair",
         "campaign": "search: campaign, e.g. MC15ri_b",
         "data_type": "search: mc or data",
@@ -330,7 +330,7 @@ def datasets(
     skim_decay: str | None = None,
     workdir: str | None = None,
 ) -> None:
-    """`grid.datasets search --mc-event taupair ...` or `grid.datasets list LPN`."""
+    """`grid.datasets search --mc-event taupair`, `grid.datasets LPN` (or `list --lpn LPN`)."""
     analysis = _analysis(workdir)
     if action == "search":
         found = analysis.search_datasets(
@@ -342,14 +342,14 @@ def datasets(
             skim_decay=skim_decay,
         )
         print("\n".join(found) if found else "no matching datasets")
-    elif action == "list" and lpn:
-        for entry in analysis.list_dataset(lpn):
+    elif (action == "list" and lpn) or action.startswith("/belle"):
+        for entry in analysis.list_dataset(lpn if action == "list" else action):
             size = f"  {entry.size}" if entry.size is not None else ""
             print(f"{entry.lfn}{size}")
     else:
         raise ConfigError(
             f"unknown datasets action '{action}' (or list without an LPN)",
-            fix="inv grid.datasets search --mc-event taupair | list /belle/...",
+            fix="inv grid.datasets search --mc-event taupair, or inv grid.datasets /belle/...",
         )
 
 

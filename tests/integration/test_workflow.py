@@ -29,15 +29,18 @@ def grid_cfg(mock_cfg: Config, user_image: str) -> Config:
     settings = mockgrid.FailureSettings(
         failure_rate=0.25, seed=3, time_scale=0.02, download_failure_rate=0.1
     )
-    mockgrid.up(mock_cfg, settings)
-    user = testca.ensure_user(mock_cfg.state_path, *testca.DEMO_USERS[0])
-    if not (mock_cfg.globus_path / "userkey.pem").is_file():
+    # Its own ~/.globus: other modules of the session import the same identity under
+    # other passphrases.
+    cfg = mock_cfg.with_overrides(globus_dir=str(mock_cfg.state_path.parent / "globus-workflow"))
+    mockgrid.up(cfg, settings)
+    user = testca.ensure_user(cfg.state_path, *testca.DEMO_USERS[0])
+    if not (cfg.globus_path / "userkey.pem").is_file():
         certificates.import_p12(
-            user.p12, mock_cfg.globus_path, p12_password=user.password, key_passphrase=PASSPHRASE
+            user.p12, cfg.globus_path, p12_password=user.password, key_passphrase=PASSPHRASE
         )
-    proxy.init_proxy(mock_cfg, PASSPHRASE, "belle", 6)
-    shutil.copy(ROOT / "examples" / "steering_taupair.py", mock_cfg.work_path)
-    return mock_cfg
+    proxy.init_proxy(cfg, PASSPHRASE, "belle", 6)
+    shutil.copy(ROOT / "examples" / "steering_taupair.py", cfg.work_path)
+    return cfg
 
 
 def taupair(ana: BelleIIGridAnalysis) -> str:

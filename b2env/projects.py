@@ -31,10 +31,10 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 MANIFEST_DIR = Path(".b2env") / "projects"
 
 
-def suggest_name(name: str) -> str:
+def suggest_name(name: str, salt: str = "") -> str:
     """A valid name close to ``name``: cleaned prefix plus a short hash of the original."""
     cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_-") or "project"
-    digest = hashlib.sha1(name.encode()).hexdigest()[:HASH_LENGTH]
+    digest = hashlib.sha1((name + salt).encode()).hexdigest()[:HASH_LENGTH]
     prefix = cleaned[: MAX_LENGTH - HASH_LENGTH - 1].rstrip("_-")
     return f"{prefix}_{digest}"
 
@@ -61,7 +61,7 @@ def check_name(name: str) -> str:
 def ensure_unused(call: gbasf2.Gb2Caller, name: str) -> None:
     """Refuse a name the grid already knows: project names are never reused (C14)."""
     if gbasf2.project_known(call, name):
-        fresh = suggest_name(name + dt.date.today().isoformat())
+        fresh = suggest_name(name, salt=dt.datetime.now(dt.timezone.utc).isoformat())
         raise GridError(
             f"project name '{name}' has been used before",
             why="a gbasf2 project name can never be reused, even after the project was deleted",

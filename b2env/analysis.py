@@ -46,11 +46,16 @@ class BelleIIGridAnalysis:
         *,
         cfg: Config | None = None,
         call: gbasf2.Gb2Caller | None = None,
+        project_name: str | None = None,
+        basf2_release: str | None = None,
         **overrides: Any,
     ) -> None:
+        if basf2_release:
+            overrides["release"] = basf2_release
         self.cfg = cfg or load_config(
             Path(workdir).expanduser() if workdir else None, overrides=overrides
         )
+        self.project_name = project_name  # default project of the tutorial-style calls
         self.call = call or gbasf2.container_caller(self.cfg)
         # The container reads cfg.proxy_file: check it on the host, no container start per poll.
         self.proxy_left = (
@@ -120,6 +125,36 @@ class BelleIIGridAnalysis:
             )
         log.info("local test of %s on %s passed", steering.name, input_file.name)
         return input_file
+
+    def submit_tau_entanglement_job(
+        self,
+        steering_file: str | Path = "steering_taupair.py",
+        input_dataset: str = "",
+        n_jobs: int | None = None,
+        priority: int | None = None,
+    ) -> str:
+        """The tutorial's call, done with real gbasf2 semantics; returns the project name.
+
+        ``BelleIIGridAnalysis(project_name="TauEntanglement", basf2_release=...)`` then
+        ``submit_tau_entanglement_job(steering_file=..., input_dataset=LPN, n_jobs=N,
+        priority=5)``. gbasf2 runs one job per input file and has no job-count option, so
+        ``n_jobs`` becomes files per job (``-n``). The input is a dataset LPN; a trailing
+        ``/*.root`` glob, as the tutorial writes it, is dropped with a warning. Follow with
+        :meth:`monitor`, :meth:`download` and :meth:`merge`.
+        """
+        if not self.project_name:
+            raise ConfigError("no project name", fix="BelleIIGridAnalysis(project_name=...)")
+        dataset = input_dataset
+        if dataset.endswith("/*.root"):
+            dataset = dataset.removesuffix("/*.root")
+            log.warning("input_dataset: using the dataset LPN %s (gbasf2 takes no globs)", dataset)
+        files_per_job = None
+        if n_jobs:
+            files = len(self.list_files(lfn.check_lpn(dataset)))
+            files_per_job = max(1, -(-files // n_jobs))
+        options = projects.Options(files_per_job=files_per_job, priority=priority)
+        self.submit(steering_file, project=self.project_name, datasets=[dataset], options=options)
+        return self.project_name
 
     # -- watch ------------------------------------------------------------------------------
     def status(self, project: str) -> gbasf2.JobStatusReport:
@@ -228,6 +263,16 @@ class BelleIIGridAnalysis:
                 argv += [f"--{key}", value]
         return gbasf2.parse_ds_search(gbasf2.checked(self.call, argv).stdout)
 
+    def list_files(self, lpn: str) -> list[str]:
+        """Every file LFN below a dataset or datablock LPN."""
+        found = []
+        for entry in self.list_dataset(lpn):
+            if "." in Path(entry.lfn).name:
+                found.append(entry.lfn)
+            else:
+                found.extend(self.list_files(entry.lfn))
+        return found
+
     def list_dataset(self, lpn: str) -> list[gbasf2.ListedFile]:
         done = gbasf2.checked(self.call, ["gb2_ds_list", "-l", lfn.check_lpn(lpn, allow_glob=True)])
         return gbasf2.parse_ds_list(done.stdout)
@@ -271,25 +316,6 @@ def _require_inside(path: Path, workdir: Path, option: str) -> None:
         )
 
 
-def submit_tau_entanglement_job(
-    dataset: str,
-    *,
-    project: str,
-    steering: str | Path = "steering_taupair.py",
-    workdir: str | Path | None = None,
-    release: str | None = None,
-) -> monitor.Summary:
-    """The tutorial's example, done right: submit the tau-pair steering file over ``dataset``,
-    then monitor it with automatic rescheduling. Returns the monitor summary.
-
-    The tutorial's own version calls options that gbasf2 does not have (``--project_name``,
-    ``--njobs``, ``--force_submission``); this one goes through the checked workflow.
-    """
-    analysis = BelleIIGridAnalysis(workdir)
-    analysis.submit(steering, project=project, datasets=[dataset], release=release)
-    return analysis.monitor(project, auto_resubmit=True)
-
-
 def first_file(call: gbasf2.Gb2Caller, dataset: str) -> str:
     """The first file LFN of a dataset (looking into its first datablock)."""
     entries = gbasf2.parse_ds_list(gbasf2.checked(call, ["gb2_ds_list", dataset]).stdout)
@@ -321,4 +347,4 @@ def image_id(cfg: Config) -> str:
     return f"{tag}@{done.stdout.strip()}" if done.returncode == 0 else tag
 
 
-__all__ = ["BelleIIGridAnalysis", "SubmitResult", "submit_tau_entanglement_job"]
+__all__ = ["BelleIIGridAnalysis", "SubmitResult"]

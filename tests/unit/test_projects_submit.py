@@ -50,6 +50,8 @@ class FakeGrid:
             )
         elif argv[0] == "gb2_ds_list":
             out = f"{DATASET}/sub00\n" if argv[-1] == DATASET else ""
+            if argv[-1] == f"{DATASET}/sub00":
+                out = "".join(f"{DATASET}/sub00/mdst_{i:06d}.root 100\n" for i in range(20))
         elif argv[0] == "gb2_check_release":
             out = "release-06-01-12\nrelease-08-00-00\nlight-2511-gacrux\n"
         elif argv[0] == "gbasf2":
@@ -275,3 +277,20 @@ def test_basf2_check_errors_refuse_submission(
         make(workdir, grid, monkeypatch).submit("dir_output.py", project="t14", datasets=[DATASET])
     assert "plain basename" in "\n".join(caught.value.evidence)
     assert grid.calls == []
+
+
+def test_tutorial_style_submit_tau_entanglement_job(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analysis, "image_id", lambda cfg: "b2env/user:test")
+    grid = FakeGrid()
+    monkeypatch.setattr(analysis.BelleIIGridAnalysis, "local_test", lambda *a, **k: None)
+    ana = BelleIIGridAnalysis(
+        workdir, call=grid, project_name="TauEntanglement", basf2_release="release-08-00-00"
+    )
+    project = ana.submit_tau_entanglement_job(
+        steering_file="steering.py", input_dataset=DATASET + "/*.root", n_jobs=10, priority=5
+    )
+    final = " ".join(grid.calls[-1])
+    assert project == "TauEntanglement" and f"-i {DATASET} " in final
+    assert "-n 2" in final and "--priority 5" in final and final.endswith("--force")

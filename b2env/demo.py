@@ -145,12 +145,16 @@ class Demo:
         user = testca.ensure_user(self.cfg.state_path, username, common_name)
         home = demo_home(self.cfg)
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not (self.cfg.globus_path / "userkey.pem").is_file():
+        cert = self.cfg.globus_path / "usercert.pem"
+        current = cert.is_file() and cert.read_bytes() == user.identity.cert_pem
+        if not (current and (self.cfg.globus_path / "userkey.pem").is_file()):
+            # First run, or the test CA was made again (new state dir): import afresh.
             certificates.import_p12(
                 user.p12,
                 self.cfg.globus_path,
                 p12_password=user.password,
                 key_passphrase=user.password,
+                force=True,
             )
 
     def doctor(self) -> None:

@@ -342,8 +342,8 @@ def datasets(
             skim_decay=skim_decay,
         )
         print("\n".join(found) if found else "no matching datasets")
-    elif (action == "list" and lpn) or action.startswith("/belle"):
-        for entry in analysis.list_dataset(lpn if action == "list" else action):
+    elif (target := (lpn or "") if action == "list" else action).startswith("/belle"):
+        for entry in analysis.list_dataset(target):
             size = f"  {entry.size}" if entry.size is not None else ""
             print(f"{entry.lfn}{size}")
     else:

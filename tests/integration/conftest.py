@@ -3,6 +3,9 @@ and the debian12 user image built (or reused) on the real Docker engine."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +28,12 @@ def docker_engine() -> None:
 
 
 @pytest.fixture(scope="session")
-def mock_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
+def mock_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
     """debian12, mock CVMFS, mock grid; state, work, globus and proxy in session tmp dirs."""
     root = tmp_path_factory.mktemp("b2env-session")
     (root / "work").mkdir()
     (root / "proxy").mkdir()
-    return Config(
+    cfg = Config(
         os="debian12",
         cvmfs_mode="mock",
         grid_mode="mock",
@@ -38,8 +41,19 @@ def mock_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
         workdir=str(root / "work"),
         globus_dir=str(root / "globus"),
         proxy_path=str(root / "proxy" / "x509up_test"),
-        network="b2env-grid-tests",  # its own mock grid: a running demo's stays untouched
+        # Its own network, so its own mock grid: a demo's (or another session's) stays untouched.
+        network=f"b2env-grid-tests-{os.getpid()}",
     )
+    yield cfg
+    _remove_session_grid(cfg)
+
+
+def _remove_session_grid(cfg: Config) -> None:
+    """The session's mock grid container, volume and network go with the session."""
+    from b2env import mockgrid
+
+    mockgrid.down(cfg, volumes=True)
+    subprocess.run(["docker", "network", "rm", cfg.network], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")

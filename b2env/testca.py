@@ -52,6 +52,16 @@ def new_key(bits: int = 2048) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
+def key_usage(*, signs_certificates: bool) -> x509.KeyUsage:
+    """A CA signs certificates and CRLs; users and proxies sign and encipher."""
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False,
+        key_encipherment=not signs_certificates, data_encipherment=False, key_agreement=False,
+        key_cert_sign=signs_certificates, crl_sign=signs_certificates,
+        encipher_only=False, decipher_only=False,
+    )
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(UTC).replace(microsecond=0)
 
@@ -91,14 +101,7 @@ def make_ca(days: int = 3650) -> Identity:
         .not_valid_before(now() - dt.timedelta(days=1))
         .not_valid_after(now() + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(key_usage(signs_certificates=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .sign(key, hashes.SHA256())
     )
@@ -125,14 +128,7 @@ def make_user(
         .not_valid_before(not_before or now() - dt.timedelta(days=1))
         .not_valid_after(not_after or now() + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(key_usage(signs_certificates=False), critical=True)
         .sign(ca.key, hashes.SHA256())
     )
     return Identity(cert, key)
@@ -226,14 +222,7 @@ def make_proxy(
         .not_valid_before(now() - dt.timedelta(minutes=5))
         .not_valid_after(end)
         .add_extension(x509.UnrecognizedExtension(PROXY_CERT_INFO_OID, _proxy_cert_info()), True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(key_usage(signs_certificates=False), critical=True)
     )
     if group:
         builder = builder.add_extension(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 
-from b2env import demo as demo_lib
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
+
+if TYPE_CHECKING:
+    from b2env import demo as demo_lib
+else:
+    demo_lib = lazy_module("b2env.demo")
 
 ns = Collection("demo")
 

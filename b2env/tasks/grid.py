@@ -8,14 +8,20 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from b2env import gbasf2, projects
-from b2env.analysis import BelleIIGridAnalysis
 from b2env.errors import ConfigError, GridError
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
+
+if TYPE_CHECKING:
+    from b2env import analysis, gbasf2, projects
+else:
+    gbasf2 = lazy_module("b2env.gbasf2")
+    projects = lazy_module("b2env.projects")
+    analysis = lazy_module("b2env.analysis")
 
 ns = Collection("grid")
 
@@ -23,8 +29,8 @@ PROJECT = "gbasf2 project name (<= 32 characters of A-Z a-z 0-9 _ -)"
 WORKDIR = "analysis directory (default: the current directory)"
 
 
-def _analysis(workdir: str | None, **overrides: object) -> BelleIIGridAnalysis:
-    return BelleIIGridAnalysis(cfg=config(workdir=workdir, **overrides))
+def _analysis(workdir: str | None, **overrides: object) -> analysis.BelleIIGridAnalysis:
+    return analysis.BelleIIGridAnalysis(cfg=config(workdir=workdir, **overrides))
 
 
 def _dry_run(workdir: str | None, argv: list[str]) -> None:

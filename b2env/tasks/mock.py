@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from b2env import mockgrid
 from b2env.errors import ConfigError
-from b2env.tasks._common import config, task
+from b2env.tasks._common import config, lazy_module, task
+
+if TYPE_CHECKING:
+    from b2env import mockgrid
+else:
+    mockgrid = lazy_module("b2env.mockgrid")
 
 ns = Collection("mock")
 

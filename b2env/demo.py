@@ -124,6 +124,7 @@ class Demo:
         from b2env import images
 
         images.ensure_user_image(self.cfg)
+        images.remember_built_os(self.cfg)  # later `inv shell` etc. use the image the demo built
 
     def mock_grid(self) -> None:
         from b2env import mockgrid
